@@ -1,0 +1,105 @@
+"""Pictures of samples during training: a scatter plot over the data for 2-D sets, an image grid otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import lightning.pytorch as pl
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+from torchvision.utils import make_grid  # noqa: E402
+
+
+class SampleFigures(pl.Callback):
+    """Every ``every_n_steps`` optimizer steps (Lightning's ``global_step``) and at the end of fit,
+    draw ``n_samples`` samples from ``pl_module.sample`` and save a PNG to ``<run dir>/samples/``.
+
+    The picture also goes to the logger when it takes images (W&B ``log_image``, TensorBoard
+    ``add_figure``).  Only rank 0 draws.
+    """
+
+    def __init__(self, every_n_steps: int = 1000, n_samples: int = 1000, n_images: int = 64,
+                 output_dir: Optional[str] = None) -> None:
+        if every_n_steps < 1:
+            raise ValueError(f"every_n_steps must be at least 1, got {every_n_steps}")
+        self.every_n_steps = every_n_steps
+        self.n_samples = n_samples
+        self.n_images = n_images
+        self._requested_dir = output_dir
+        self.output_dir: Optional[Path] = None
+        self._last_drawn_step = -1
+        self._real_points: Optional[torch.Tensor] = None
+
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        root = self._requested_dir or Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+        self.output_dir = Path(root)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        step = trainer.global_step
+        if step // self.every_n_steps > max(self._last_drawn_step, 0) // self.every_n_steps:
+            self.draw(trainer, pl_module)
+
+    def on_fit_end(self, trainer, pl_module) -> None:
+        if trainer.global_step != self._last_drawn_step:
+            self.draw(trainer, pl_module)
+
+    def draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Optional[Path]:
+        self._last_drawn_step = trainer.global_step
+        if not trainer.is_global_zero:
+            return None
+        samples = pl_module.sample(self.n_samples if pl_module.data_shape == (2,) else self.n_images)
+        samples = samples.detach().float().cpu()
+        if samples.dim() == 2 and samples.size(1) == 2:
+            figure = self._scatter(samples, trainer)
+        else:
+            figure = self._grid(samples)
+        figure.suptitle(f"{type(pl_module).__name__}, step {trainer.global_step}")
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        path = self.output_dir / f"step_{trainer.global_step:07d}.png"
+        figure.savefig(path, dpi=100, bbox_inches="tight")
+        self._send_to_logger(trainer, figure, path)
+        plt.close(figure)
+        return path
+
+    def _scatter(self, samples: torch.Tensor, trainer: pl.Trainer):
+        figure, axis = plt.subplots(figsize=(5, 5))
+        real = self._real_sample(trainer)
+        if real is not None:
+            axis.scatter(real[:, 0], real[:, 1], s=4, c="0.7", label="data")
+        axis.scatter(samples[:, 0], samples[:, 1], s=4, c="tab:red", alpha=0.6, label="generated")
+        centres = getattr(trainer.datamodule, "centres", None)
+        if centres is not None:
+            axis.scatter(centres[:, 0], centres[:, 1], marker="x", c="k", s=30, label="modes")
+        axis.set_aspect("equal")
+        axis.legend(loc="upper right", fontsize=8)
+        return figure
+
+    def _real_sample(self, trainer: pl.Trainer) -> Optional[torch.Tensor]:
+        """Up to ``n_samples`` training points, read once from the datamodule's training set."""
+        if self._real_points is None:
+            dataset = getattr(trainer.datamodule, "train_dataset", None)
+            if dataset is None:
+                return None
+            indices = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[: self.n_samples]
+            self._real_points = torch.stack([dataset[int(i)][0] for i in indices]).float()
+        return self._real_points
+
+    @staticmethod
+    def _grid(images: torch.Tensor):
+        grid = make_grid(images.clamp(-1, 1), nrow=int(len(images) ** 0.5), normalize=True, value_range=(-1, 1))
+        figure, axis = plt.subplots(figsize=(6, 6))
+        axis.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+        axis.axis("off")
+        return figure
+
+    @staticmethod
+    def _send_to_logger(trainer: pl.Trainer, figure, path: Path) -> None:
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_image"):
+                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)
+            elif hasattr(getattr(logger, "experiment", None), "add_figure"):
+                logger.experiment.add_figure("samples", figure, global_step=trainer.global_step)

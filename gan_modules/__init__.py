@@ -1,0 +1,8 @@
+"""GAN methods as LightningModules, and what they are made of."""
+
+from gan_modules.base import AdversarialModule
+from gan_modules.checkpoint import load_generator
+from gan_modules.gan import GAN
+from gan_modules.optimizer import OptimizerSpec
+
+__all__ = ["AdversarialModule", "GAN", "OptimizerSpec", "load_generator"]

@@ -1,0 +1,166 @@
+"""The shared adversarial module: the optimizer dance, sampling, errors."""
+
+import copy
+
+import lightning.pytorch as pl
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from gan_modules import GAN, OptimizerSpec
+from gan_modules.losses import discriminator_loss, non_saturating_generator_loss
+
+
+class LinearGenerator(nn.Module):
+    latent_dim = 2
+
+    def __init__(self, data_shape=(2,)):
+        super().__init__()
+        self.linear = nn.Linear(2, data_shape[0])
+
+    def forward(self, z):
+        return self.linear(z)
+
+
+class LinearDiscriminator(nn.Module):
+    def __init__(self, data_shape=(2,)):
+        super().__init__()
+        self.linear = nn.Linear(data_shape[0], 1)
+
+    def forward(self, x):
+        return self.linear(x).squeeze(-1)
+
+
+def make_trainer(**kwargs):
+    options = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                   enable_model_summary=False, accelerator="cpu")
+    options.update(kwargs)
+    return pl.Trainer(**options)
+
+
+def loader(n_batches, batch_size=8, fill=None):
+    data = torch.randn(n_batches * batch_size, 2) if fill is None else torch.full((n_batches * batch_size, 2), fill)
+    return DataLoader(TensorDataset(data, torch.zeros(len(data), dtype=torch.long)), batch_size=batch_size)
+
+
+def adam_steps(optimizer):
+    return int(next(iter(optimizer.state.values()))["step"])
+
+
+def test_n_critic_discriminator_steps_per_generator_step():
+    torch.manual_seed(0)
+    module = GAN(LinearGenerator, LinearDiscriminator, n_critic=3)
+    trainer = make_trainer()
+    trainer.fit(module, loader(9))
+    opt_g, opt_d = (o.optimizer for o in module.optimizers())
+    assert adam_steps(opt_d) == 9
+    assert adam_steps(opt_g) == 3
+    assert module.generator_steps == 3
+    assert trainer.global_step == 12  # Lightning counts optimizer steps
+
+
+class FixedNoiseGAN(GAN):
+    """Draws latent codes from a fixed queue so a test can redo the update by hand."""
+
+    def __init__(self, *args, codes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = list(codes)
+
+    def sample_latent(self, n):
+        return self.codes.pop(0)
+
+
+def sgd(lr):
+    return OptimizerSpec(name="sgd", lr=lr)
+
+
+@pytest.mark.parametrize("update_mode", ["alternating", "simultaneous"])
+def test_one_update_matches_hand_computation(update_mode):
+    torch.manual_seed(0)
+    real = torch.randn(8, 2)
+    z1, z2 = torch.randn(8, 2), torch.randn(8, 2)
+    module = FixedNoiseGAN(LinearGenerator, LinearDiscriminator, update_mode=update_mode, codes=[z1, z2],
+                           generator_optimizer=sgd(0.1), discriminator_optimizer=sgd(0.05))
+    g, d = copy.deepcopy(module.generator), copy.deepcopy(module.discriminator)
+
+    # By hand: D step on z1, then G step on fresh z2 against the *updated* D (Algorithm 1), or, when
+    # simultaneous, both gradients from z1 at the old parameters.
+    d_loss = discriminator_loss(d(real), d(g(z1).detach()))
+    d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
+    d_new = copy.deepcopy(d)
+    with torch.no_grad():
+        for p, grad in zip(d_new.parameters(), d_grads):
+            p -= 0.05 * grad
+    if update_mode == "alternating":
+        g_loss = non_saturating_generator_loss(d_new(g(z2)))
+    else:
+        g_loss = non_saturating_generator_loss(d(g(z1)))
+    g_grads = torch.autograd.grad(g_loss, list(g.parameters()))
+    with torch.no_grad():
+        expected_g = [p - 0.1 * grad for p, grad in zip(g.parameters(), g_grads)]
+
+    make_trainer().fit(module, DataLoader(TensorDataset(real, torch.zeros(8)), batch_size=8))
+    for p, expected in zip(module.discriminator.parameters(), d_new.parameters()):
+        torch.testing.assert_close(p, expected)
+    for p, expected in zip(module.generator.parameters(), expected_g):
+        torch.testing.assert_close(p, expected)
+
+
+def test_sample_is_graph_free_and_restores_the_mode():
+    module = GAN(LinearGenerator, LinearDiscriminator, prior="uniform")
+    module.train()
+    x = module.sample(5)
+    assert x.shape == (5, 2) and not x.requires_grad
+    assert module.generator.training
+    z = module.sample_latent(10_000)
+    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.99 and z.max() > 0.99
+
+
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path):
+    module = GAN(LinearGenerator, LinearDiscriminator)
+    make_trainer(default_root_dir=tmp_path, enable_checkpointing=True).fit(module, loader(2))
+    written = list(tmp_path.rglob("*.ckpt"))
+    assert len(written) == 1
+    before = written[0].read_bytes()
+    with pytest.raises(FloatingPointError, match="discriminator loss is nan"):
+        make_trainer(default_root_dir=tmp_path, enable_checkpointing=True, max_epochs=2).fit(
+            module, loader(2, fill=float("nan"))
+        )
+    assert written[0].read_bytes() == before
+
+
+def test_counters_survive_a_checkpoint(tmp_path):
+    module = GAN(LinearGenerator, LinearDiscriminator, n_critic=2)
+    trainer = make_trainer(default_root_dir=tmp_path, enable_checkpointing=True)
+    trainer.fit(module, loader(5))
+    assert (module.generator_steps, module.discriminator_steps_since_generator_step) == (2, 1)
+    restored = GAN(LinearGenerator, LinearDiscriminator, n_critic=2)
+    restored.on_load_checkpoint(torch.load(next(tmp_path.rglob("*.ckpt")), weights_only=False))
+    assert (restored.generator_steps, restored.discriminator_steps_since_generator_step) == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(n_critic=0), "n_critic must be at least 1"),
+        (dict(update_mode="simultaneous", n_critic=2), "n_critic must be 1"),
+        (dict(prior="cauchy"), "prior must be"),
+        (dict(generator_loss="wasserstein"), "generator_loss must be one of"),
+    ],
+)
+def test_bad_arguments_are_rejected(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GAN(LinearGenerator, LinearDiscriminator, **kwargs)
+
+
+def test_generator_without_latent_dim_is_rejected():
+    with pytest.raises(ValueError, match="latent_dim"):
+        GAN(lambda shape: nn.Linear(2, 2), LinearDiscriminator)
+
+
+def test_optimizer_spec_validates_and_builds():
+    with pytest.raises(ValueError, match="lr must be positive"):
+        OptimizerSpec(lr=0)
+    opt = OptimizerSpec(name="rmsprop", lr=5e-5).build(nn.Linear(2, 2).parameters())
+    assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["alpha"] == 0.99

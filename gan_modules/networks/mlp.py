@@ -1,0 +1,125 @@
+"""Fully connected generator and discriminator, for the 2-D toy mixtures (and small vectors/images).
+
+Default sizes follow the WGAN-GP toy script [code: igul222/improved_wgan_training ``gan_toy.py``]:
+a 2-D Gaussian latent and three hidden ReLU layers in both players, with a linear output.  That
+script uses ``DIM = 512`` units a layer and PacGAN's toy generator 400 units
+[code: fjxmlzn/PacGAN ``2DRing_*/config.py``]; the default here is 128 units, enough for the
+8- and 25-mode mixtures and four times cheaper on CPU.  Set ``hidden: 512`` to match gan_toy.py.
+Weights keep PyTorch's default initialisation (gan_toy.py uses He initialisation).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Sequence
+
+from torch import Tensor, nn
+
+from gan_modules.networks.norm import check_norm, norm_layer_1d
+
+NormKind = Literal["batch", "layer", "none"]
+
+
+def _check_shape(data_shape: Sequence[int]) -> tuple[int, ...]:
+    shape = tuple(int(d) for d in data_shape)
+    if len(shape) == 0 or any(d < 1 for d in shape):
+        raise ValueError(f"data_shape must be a non-empty sequence of positive sizes, got {tuple(data_shape)}")
+    return shape
+
+
+def _check_positive(**values: int) -> None:
+    for name, value in values.items():
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+
+
+def _hidden_block(n_in: int, n_out: int, norm: str, activation: nn.Module) -> list[nn.Module]:
+    # A bias before BatchNorm is cancelled by its mean subtraction; before LayerNorm it is not.
+    return [nn.Linear(n_in, n_out, bias=norm != "batch"), norm_layer_1d(norm, n_out), activation]
+
+
+class MLPGenerator(nn.Module):
+    """``z -> x``: ``n_layers`` hidden ``Linear -> norm -> ReLU`` layers, a linear output, reshaped to ``data_shape``.
+
+    Args:
+        data_shape: shape of one example, e.g. ``(2,)`` for the toy mixtures or ``(1, 8, 8)``.
+        latent_dim: size of ``z``; 2 as in gan_toy.py (``noise = tf.random_normal([n, 2])``) and
+            PacGAN's toy configs (2-d Gaussian latent).
+        hidden: units a hidden layer (128; gan_toy.py uses 512, PacGAN 400, see the module docstring).
+        n_layers: number of hidden layers (3, as gan_toy.py).
+        norm: ``"batch"``, ``"layer"`` or ``"none"`` after each hidden linear layer ("none", as gan_toy.py).
+        output_activation: ``"tanh"``, ``"none"`` (linear) or ``"auto"``: tanh when ``data_shape``
+            is an image (more than one dimension; images live in [-1, 1]), linear for vectors,
+            whose range (e.g. toy coordinates) is unbounded.
+    """
+
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        latent_dim: int = 2,
+        hidden: int = 128,
+        n_layers: int = 3,
+        norm: NormKind = "none",
+        output_activation: Literal["auto", "tanh", "none"] = "auto",
+    ) -> None:
+        super().__init__()
+        self.data_shape = _check_shape(data_shape)
+        _check_positive(latent_dim=latent_dim, hidden=hidden, n_layers=n_layers)
+        check_norm(norm)
+        if output_activation not in ("auto", "tanh", "none"):
+            raise ValueError(f"output_activation must be 'auto', 'tanh' or 'none', got {output_activation!r}")
+        self.latent_dim = latent_dim
+        layers: list[nn.Module] = []
+        for i in range(n_layers):
+            layers += _hidden_block(latent_dim if i == 0 else hidden, hidden, norm, nn.ReLU())
+        self.hidden_layers = nn.Sequential(*layers)
+        self.output_layer = nn.Linear(hidden, math.prod(self.data_shape))
+        tanh = output_activation == "tanh" or (output_activation == "auto" and len(self.data_shape) > 1)
+        self.output_activation = nn.Tanh() if tanh else nn.Identity()
+
+    def forward(self, z: Tensor) -> Tensor:
+        x = self.output_activation(self.output_layer(self.hidden_layers(z)))
+        return x.view(z.shape[0], *self.data_shape)
+
+
+class MLPDiscriminator(nn.Module):
+    """``x -> logit``: flatten, ``n_layers`` hidden ``Linear -> norm -> LeakyReLU(0.2)`` layers, a linear head.
+
+    The first hidden layer has no normalisation, as the DCGAN discriminator's input layer
+    (Radford et al. 2016, Sec. 3); so ``norm="batch"`` needs ``n_layers >= 2`` to have any effect.
+    The LeakyReLU slope 0.2 is DCGAN's (Radford et al. 2016, Sec. 4).  Critics trained with a
+    gradient penalty (WGAN-GP, GAN-GP, DRAGAN) must use ``norm="layer"`` or ``"none"``: batch
+    norm makes each example's score depend on the rest of the batch (Gulrajani et al. 2017, Sec. 4).
+
+    Args:
+        data_shape: shape of one example; the input is flattened.
+        hidden: units a hidden layer (128; gan_toy.py uses 512, see the module docstring).
+        n_layers: number of hidden layers (3, as gan_toy.py).
+        norm: ``"batch"``, ``"layer"`` or ``"none"`` ("none", as gan_toy.py).
+    """
+
+    def __init__(
+        self,
+        data_shape: Sequence[int],
+        hidden: int = 128,
+        n_layers: int = 3,
+        norm: NormKind = "none",
+    ) -> None:
+        super().__init__()
+        self.data_shape = _check_shape(data_shape)
+        _check_positive(hidden=hidden, n_layers=n_layers)
+        check_norm(norm)
+        layers: list[nn.Module] = [nn.Flatten()]
+        for i in range(n_layers):
+            n_in = math.prod(self.data_shape) if i == 0 else hidden
+            layers += _hidden_block(n_in, hidden, "none" if i == 0 else norm, nn.LeakyReLU(0.2))
+        self.body = nn.Sequential(*layers)
+        self.head = nn.Linear(hidden, 1)
+
+    def features(self, x: Tensor) -> Tensor:
+        """Penultimate activations, shape (B, hidden)."""
+        return self.body(x)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """One raw score (logit) per example, shape (B,)."""
+        return self.head(self.features(x)).squeeze(-1)

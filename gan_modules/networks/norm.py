@@ -1,0 +1,47 @@
+"""Normalisation layers selected by name: ``"batch"``, ``"layer"`` or ``"none"``.
+
+Critics trained with a gradient penalty must not use batch normalisation: the penalty is a
+per-example gradient norm, and batch statistics make each score depend on the rest of the batch
+(Gulrajani et al. 2017, Sec. 4, "No critic batch normalization").  The paper recommends layer
+normalisation instead.  The WGAN-GP reference code's ``Normalize`` is ``Layernorm`` over axes
+[1, 2, 3] (C, H, W per example) with one offset and one scale per channel
+[code: igul222/improved_wgan_training, ``gan_64x64.py``, ``tflib/ops/layernorm.py``], which is
+exactly ``nn.GroupNorm(1, C)``.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+NORM_KINDS = ("batch", "layer", "none")
+
+
+def check_norm(kind: str) -> str:
+    """Return ``kind`` if it names a supported normalisation, else raise ``ValueError``."""
+    if kind not in NORM_KINDS:
+        raise ValueError(f"norm must be one of {NORM_KINDS}, got {kind!r}")
+    return kind
+
+
+def norm_layer(kind: str, channels: int) -> nn.Module:
+    """Normalisation for conv features of shape (B, C, H, W).
+
+    ``"batch"``: ``BatchNorm2d(C)``; ``"layer"``: per-example layer norm over (C, H, W) with a
+    per-channel affine, ``GroupNorm(1, C)`` (WGAN-GP ``Normalize``); ``"none"``: ``Identity``.
+    """
+    check_norm(kind)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
+    return nn.Identity()
+
+
+def norm_layer_1d(kind: str, features: int) -> nn.Module:
+    """Normalisation for vector features of shape (B, F): ``BatchNorm1d``, ``LayerNorm(F)`` or ``Identity``."""
+    check_norm(kind)
+    if kind == "batch":
+        return nn.BatchNorm1d(features)
+    if kind == "layer":
+        return nn.LayerNorm(features)
+    return nn.Identity()

@@ -1,0 +1,82 @@
+"""The Lightning CLI: a config trains, writes a checkpoint that reloads, and bad input fails clearly."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gan_modules import load_generator
+from train import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL_RING = ["--data.init_args.n_train=2048", "--data.init_args.n_val=256", "--trainer.enable_progress_bar=false"]
+
+
+def test_config_trains_in_a_subprocess_and_reports_its_outputs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "train.py", "fit", "--config", "configs/ring8_nsgan.yaml", "--trainer.max_steps=60",
+         f"--trainer.default_root_dir={tmp_path}", *SMALL_RING],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    checkpoints = list(tmp_path.rglob("last.ckpt"))
+    pictures = list(tmp_path.rglob("samples/step_*.png"))
+    assert len(checkpoints) == 1 and pictures
+    assert f"checkpoint:    {checkpoints[0].resolve()}" in result.stdout
+    assert str(pictures[0].parent.resolve()) in result.stdout
+
+
+def test_checkpoint_reloads_to_the_same_samples(tmp_path):
+    cli = main(["fit", "--config", "configs/ring8_gan.yaml", "--trainer.max_steps=30",
+                f"--trainer.default_root_dir={tmp_path}", *SMALL_RING])
+    assert cli.trainer.global_step == 30
+    checkpoint = Path(cli.trainer.checkpoint_callback.last_model_path)
+    loaded = load_generator(checkpoint)
+    assert type(loaded).__name__ == "GAN" and loaded.generator_loss_name == "minimax"
+    torch.manual_seed(123)
+    expected = cli.model.cpu().sample(64)
+    torch.manual_seed(123)
+    assert torch.equal(loaded.sample(64), expected)
+
+
+def cli_error(capsys, *args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *args])
+    assert exit_info.value.code != 0
+    return capsys.readouterr().err
+
+
+def test_unknown_model_and_data_are_named_in_the_error(capsys):
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", "--model=NoSuchGAN")
+    assert "NoSuchGAN" in err
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", "--data=NoSuchData")
+    assert "NoSuchData" in err
+
+
+def test_a_value_of_the_wrong_type_is_rejected(capsys):
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", "--model.init_args.n_critic=many")
+    assert "n_critic" in err
+
+
+def test_a_data_shape_the_networks_cannot_take(tmp_path):
+    with pytest.raises(ValueError, match="8, 28, 32"):
+        main(["fit", "--config", "configs/digits_gan.yaml", "--data=datamodules.RingOfGaussians",
+              f"--trainer.default_root_dir={tmp_path}"])
+
+
+def test_a_missing_data_directory_is_named(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(FileNotFoundError, match=str(missing)):
+        main(["fit", "--config", "configs/digits_gan.yaml", "--data=datamodules.MNIST",
+              f"--data.data_dir={missing}", f"--trainer.default_root_dir={tmp_path}"])
+
+
+def test_load_generator_rejects_a_corrupt_checkpoint(tmp_path):
+    broken = tmp_path / "broken.ckpt"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable PyTorch checkpoint"):
+        load_generator(broken)
+    with pytest.raises(FileNotFoundError):
+        load_generator(tmp_path / "missing.ckpt")

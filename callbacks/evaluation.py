@@ -1,0 +1,315 @@
+"""Periodic evaluation of the generator with torchmetrics metrics, the same on one process and under DDP.
+
+Every ``every_n_steps`` optimizer steps (Lightning's ``global_step``) and at the end of training,
+:class:`Evaluation` draws ``n_samples`` samples from ``pl_module.sample`` -- each process its exact
+share, so the shares add up to ``n_samples`` with no padding duplicates -- under ``torch.no_grad()``,
+outside autocast, in fp32, updates the metrics, syncs them across processes (torchmetrics), and logs
+``eval/<name>`` scalars to every logger of the run (plus a table of all evaluations so far when the
+logger is a ``WandbLogger``).
+
+The metrics live in the callback, not in the LightningModule, so checkpoints do not carry the 91 MB
+of Inception weights (lightning.md Sec. 5).  Real-data statistics (FID, KID, digits Frechet
+distance) are computed once per run from a seeded subset of ``trainer.datamodule.train_dataset``
+and reused.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional, Sequence
+
+import lightning.pytorch as pl
+import torch
+from lightning.pytorch.loggers import WandbLogger
+from lightning.pytorch.utilities import rank_zero_warn
+from torch import Tensor, nn
+
+from gan_modules.metrics.digits_classifier import DigitsMetrics
+from gan_modules.metrics.images import comparable_with_published
+from gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
+from gan_modules.metrics.mode_coverage import ModeCoverage
+from gan_modules.metrics.parzen import ParzenWindow
+
+METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "parzen")
+#: Samples per evaluation when ``n_samples`` is not given: 2,500 for the 2-D mixtures [VEEGAN /
+#: PacGAN protocol], otherwise 10,000 [Heusel et al. 2017 recommend at least 10k for FID; the
+#: Parzen reference code draws 10k].
+TOY_SAMPLES, IMAGE_SAMPLES = 2_500, 10_000
+#: Parzen validation examples that choose sigma [code: goodfeli/adversarial ``--limit_size 1000``].
+PARZEN_VALIDATION = 1_000
+
+
+def rank_share(n: int, rank: int, world_size: int) -> tuple[int, int]:
+    """``[start, stop)`` of rank ``rank``'s share of ``n`` items; the shares tile ``range(n)`` exactly."""
+    base, extra = divmod(n, world_size)
+    start = rank * base + min(rank, extra)
+    return start, start + base + (1 if rank < extra else 0)
+
+
+def default_metrics(datamodule: Any, data_shape: Sequence[int]) -> list[str]:
+    """Toy mixtures (a datamodule with ``centres``) -> mode coverage; 8 x 8 digits -> digits
+    classifier metrics; other images -> FID, KID and IS."""
+    if getattr(datamodule, "centres", None) is not None or tuple(data_shape) == (2,):
+        return ["mode_coverage"]
+    if tuple(data_shape) == (1, 8, 8):
+        return ["digits"]
+    return ["fid", "kid", "is"]
+
+
+class _GeneratedOnly(nn.Module):
+    """A metric fed generated samples only, whose ``compute()`` dict is renamed to log keys."""
+
+    needs_real = False
+
+    def __init__(self, metric: nn.Module, keys: dict[str, str]) -> None:
+        super().__init__()
+        self.metric = metric
+        self.keys = keys
+        self.last_computed: dict = {}
+
+    def update(self, samples: Tensor, real: bool = False) -> None:
+        self.metric.update(samples)
+
+    def compute(self) -> dict[str, float]:
+        self.last_computed = self.metric.compute()  # the whole result (e.g. per-mode counts), kept for inspection
+        return {new: self.last_computed[old] for old, new in self.keys.items()}
+
+    def reset(self) -> None:
+        self.metric.reset()
+
+
+class Evaluation(pl.Callback):
+    """Evaluate ``pl_module.sample`` every ``every_n_steps`` steps and at the end of training.
+
+    Args:
+        metrics: any of ``"mode_coverage"`` (2-D mixtures), ``"digits"`` (8 x 8 digits classifier
+            metrics), ``"fid"``, ``"kid"``, ``"is"`` (Inception; needs the weights file), ``"parzen"``
+            (legacy Parzen-window log-likelihood).  ``None`` picks from the data (:func:`default_metrics`).
+        every_n_steps: evaluation period in optimizer steps (``global_step``; default 1000, a
+            choice, as ``SampleFigures``).  An evaluation runs whenever a multiple is reached or
+            passed (one cycle of ``n_critic + 1`` optimizer steps can jump over a multiple).
+        n_samples: generated samples per evaluation over all processes (default 2,500 for the 2-D
+            mixtures, 10,000 otherwise, see ``TOY_SAMPLES`` / ``IMAGE_SAMPLES``).
+        n_real: real training examples for the real statistics (default ``n_samples``, at most the
+            training set).
+        batch_size: samples generated per call of ``sample`` (default 100, the batch of the IS
+            reference code, improved-gan ``inception_score.py``).
+        feature_extractor_weights_path: local Inception-v3 weights for ``fid``/``kid``/``is``
+            (``weights-inception-2015-12-05-6726825d.pth``); default: the torch hub cache.
+        download_weights: fetch the Inception weights into the torch hub cache when missing.
+        centres, std: the mixture for ``mode_coverage`` (default: the datamodule's ``centres``/``std``).
+        threshold, min_per_mode: mode coverage settings (defaults 3 std and 1 sample [VEEGAN/PacGAN]).
+        kid_subsets, kid_subset_size, is_splits: see :class:`gan_modules.metrics.InceptionMetrics`.
+        cache_dir: where the digits classifier is cached (default ``~/.cache/lightning_gans``).
+        seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
+            left untouched).
+        evaluate_at_end: also evaluate when training ends.
+    """
+
+    def __init__(
+        self,
+        metrics: Optional[list[str]] = None,
+        every_n_steps: int = 1000,
+        n_samples: Optional[int] = None,
+        n_real: Optional[int] = None,
+        batch_size: int = 100,
+        feature_extractor_weights_path: Optional[str] = None,
+        download_weights: bool = True,
+        centres: Optional[list[list[float]]] = None,
+        std: Optional[float] = None,
+        threshold: float = 3.0,
+        min_per_mode: int = 1,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        is_splits: int = 10,
+        cache_dir: Optional[str] = None,
+        seed: int = 0,
+        evaluate_at_end: bool = True,
+    ) -> None:
+        if metrics is not None:
+            unknown = sorted(set(metrics) - set(METRICS))
+            if unknown or not metrics:
+                raise ValueError(f"metrics must be a non-empty list among {METRICS}, got {metrics}")
+        for name, value in (("every_n_steps", every_n_steps), ("batch_size", batch_size)):
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1, got {value}")
+        if n_samples is not None and n_samples < 2:
+            raise ValueError(f"n_samples must be at least 2, got {n_samples}")
+        self.requested_metrics = list(metrics) if metrics is not None else None
+        self.every_n_steps = every_n_steps
+        self.requested_n_samples = n_samples
+        self.requested_n_real = n_real
+        self.batch_size = batch_size
+        self.feature_extractor_weights_path = feature_extractor_weights_path
+        self.download_weights = download_weights
+        self.centres = centres
+        self.std = std
+        self.threshold = threshold
+        self.min_per_mode = min_per_mode
+        self.kid_subsets = kid_subsets
+        self.kid_subset_size = kid_subset_size
+        self.is_splits = is_splits
+        self.cache_dir = cache_dir
+        self.seed = seed
+        self.evaluate_at_end = evaluate_at_end
+        self.metrics: list[str] = []
+        self.n_samples = 0
+        self.suites = nn.ModuleDict()
+        self.last_results: dict[str, float] = {}
+        self.last_evaluated_step = 0
+        self._real_fed = False
+        self._inception_comparable = False
+        self._table_rows: list[list[float]] = []
+
+    # ------------------------------------------------------------------ building the metrics
+    def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        if stage != "fit" or len(self.suites):
+            return
+        datamodule = trainer.datamodule
+        data_shape = tuple(getattr(datamodule, "data_shape", None) or pl_module.data_shape)
+        self.metrics = self.requested_metrics or default_metrics(datamodule, data_shape)
+        toy = data_shape == (2,)
+        self.n_samples = self.requested_n_samples or (TOY_SAMPLES if toy else IMAGE_SAMPLES)
+        if self.n_samples < trainer.world_size:
+            raise ValueError(f"n_samples ({self.n_samples}) must be at least the number of processes "
+                             f"({trainer.world_size})")
+        # Rank 0 first: it may train and cache the digits classifier or download the Inception weights.
+        if trainer.is_global_zero:
+            self._build(datamodule, data_shape)
+        trainer.strategy.barrier("evaluation_setup")
+        if not trainer.is_global_zero:
+            self._build(datamodule, data_shape)
+
+    def _build(self, datamodule: Any, data_shape: tuple[int, ...]) -> None:
+        if "mode_coverage" in self.metrics:
+            centres = self.centres if self.centres is not None else getattr(datamodule, "centres", None)
+            std = self.std if self.std is not None else getattr(datamodule, "std", None)
+            if centres is None or std is None:
+                raise ValueError("mode_coverage needs the mixture: give centres and std, or use a datamodule "
+                                 "with `centres` and `std` attributes (RingOfGaussians, GridOfGaussians)")
+            self.suites["mode_coverage"] = _GeneratedOnly(
+                ModeCoverage(torch.as_tensor(centres, dtype=torch.float32), std, self.threshold, self.min_per_mode),
+                {"modes_captured": "modes_captured", "high_quality_fraction": "high_quality_fraction",
+                 "kl_to_uniform": "mode_kl_to_uniform"},
+            )
+        if "digits" in self.metrics:
+            if data_shape != (1, 8, 8):
+                raise ValueError(f"the digits metrics need (1, 8, 8) images, the data has shape {data_shape}")
+            self.suites["digits"] = DigitsMetrics(cache_dir=self.cache_dir)
+        inception = [name for name in self.metrics if name in INCEPTION_METRICS]
+        if inception:
+            if not comparable_with_published(data_shape):
+                rank_zero_warn(f"IS/FID/KID on images of shape {data_shape} (grayscale or smaller than 32 px) are "
+                               "NOT comparable with published numbers; compare runs with each other only "
+                               "(logged flag eval/inception_comparable = 0).")
+            weights = inception_weights_file(self.feature_extractor_weights_path, download=self.download_weights)
+            self.suites["inception"] = InceptionMetrics(
+                inception, weights, download=False, kid_subsets=self.kid_subsets,
+                kid_subset_size=self.kid_subset_size, is_splits=self.is_splits,
+            )
+            self._inception_comparable = comparable_with_published(data_shape)
+        if "parzen" in self.metrics:
+            validation, test = self._parzen_sets(datamodule)
+            self.suites["parzen"] = _GeneratedOnly(
+                ParzenWindow(validation, test),
+                {"log_likelihood": "legacy_parzen_log_likelihood", "standard_error": "legacy_parzen_standard_error",
+                 "sigma": "legacy_parzen_sigma"},
+            )
+
+    def _parzen_sets(self, datamodule: Any) -> tuple[Tensor, Tensor]:
+        """Seeded halves of the validation set: up to 1,000 examples choose sigma, the rest are scored."""
+        dataset = getattr(datamodule, "val_dataset", None)
+        if dataset is None or len(dataset) < 2:
+            raise ValueError("parzen needs the datamodule's val_dataset (at least 2 examples) "
+                             "to choose sigma and to score")
+        order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed)).tolist()
+        n_validation = min(PARZEN_VALIDATION, len(dataset) // 2)
+        return _stack(dataset, order[:n_validation]), _stack(dataset, order[n_validation:])
+
+    # ------------------------------------------------------------------ schedule
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step // self.every_n_steps > self.last_evaluated_step // self.every_n_steps:
+            self.evaluate(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.evaluate_at_end and trainer.global_step != self.last_evaluated_step:
+            self.evaluate(trainer, pl_module)
+
+    @property
+    def state_key(self) -> str:
+        """Distinct per configuration, so that several Evaluation callbacks can share a checkpoint."""
+        return self._generate_state_key(metrics=self.requested_metrics, every_n_steps=self.every_n_steps)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"last_evaluated_step": self.last_evaluated_step}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.last_evaluated_step = state_dict.get("last_evaluated_step", 0)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
+        """Generate this rank's share, update, sync and log the metrics; returns the logged values."""
+        start_time = time.perf_counter()
+        self.last_evaluated_step = trainer.global_step
+        device = pl_module.device
+        self.suites.to(device)
+        start, stop = rank_share(self.n_samples, trainer.global_rank, trainer.world_size)
+        cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
+            if device.type == "cuda" else []
+        with torch.no_grad(), torch.autocast(device.type, enabled=False), torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(hash((self.seed, trainer.global_rank, trainer.global_step)) & 0x7FFF_FFFF)
+            if not self._real_fed:
+                self._feed_real(trainer, device)
+            for n in _batches(stop - start, self.batch_size):
+                samples = pl_module.sample(n).float()
+                for suite in self.suites.values():
+                    suite.update(samples, real=False)
+            results: dict[str, float] = {}
+            for suite in self.suites.values():
+                results.update(suite.compute())
+                suite.reset()
+        n_total = trainer.strategy.reduce(torch.tensor(float(stop - start), device=device), reduce_op="sum")
+        results["n_samples"] = int(n_total)
+        if "inception" in self.suites:
+            results["inception_comparable"] = float(self._inception_comparable)
+        results["seconds"] = time.perf_counter() - start_time
+        self.last_results = {f"eval/{key}": float(value) for key, value in results.items()}
+        self._log(trainer)
+        return self.last_results
+
+    def _feed_real(self, trainer: pl.Trainer, device: torch.device) -> None:
+        """This rank's share of a seeded subset of the training set, once per run."""
+        if any(suite.needs_real for suite in self.suites.values()):
+            dataset = getattr(trainer.datamodule, "train_dataset", None)
+            if dataset is None:
+                raise ValueError("FID/KID/digits need real data: the datamodule has no train_dataset")
+            n_real = min(self.requested_n_real or self.n_samples, len(dataset))
+            order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_real].tolist()
+            start, stop = rank_share(n_real, trainer.global_rank, trainer.world_size)
+            for begin in range(start, stop, self.batch_size):
+                real = _stack(dataset, order[begin:min(begin + self.batch_size, stop)]).to(device)
+                for suite in self.suites.values():
+                    if suite.needs_real:
+                        suite.update(real, real=True)
+        self._real_fed = True
+
+    def _log(self, trainer: pl.Trainer) -> None:
+        step = trainer.global_step
+        for key, value in self.last_results.items():
+            trainer.callback_metrics[key] = torch.tensor(value)
+        for logger in trainer.loggers:
+            logger.log_metrics(self.last_results, step=step)
+            if isinstance(logger, WandbLogger):
+                columns = ["global_step", *self.last_results]
+                self._table_rows.append([step, *self.last_results.values()])
+                logger.log_table(key="eval/table", columns=columns, data=self._table_rows, step=step)
+
+
+def _batches(n: int, batch_size: int) -> list[int]:
+    return [min(batch_size, n - begin) for begin in range(0, n, batch_size)]
+
+
+def _stack(dataset: Any, indices: list[int]) -> Tensor:
+    """Examples ``indices`` of a dataset of ``(x, y)`` pairs (or bare tensors) as one float tensor."""
+    items = [dataset[i] for i in indices]
+    return torch.stack([item[0] if isinstance(item, (tuple, list)) else item for item in items]).float()

@@ -1,0 +1,253 @@
+"""Inception Score, FID and KID through torchmetrics, with local weights and a clear offline error.
+
+The metrics are the torchmetrics ones (``FrechetInceptionDistance``, ``KernelInceptionDistance``,
+``InceptionScore``) on torch-fidelity's ``inception-v3-compat`` network, the TF 2015 weights that
+published numbers use (algorithms.md Sec. 8, pitfall 4).  :class:`InceptionMetrics` runs the network
+**once** per batch for the 2048-d pool features (FID [Heusel et al. 2017], KID [Binkowski et al. 2018])
+and the 1008 unbiased logits (IS [Salimans et al. 2016, Sec. 4]) and feeds each torchmetrics metric
+those precomputed features through :class:`FeatureInput`, a custom feature module.
+
+Weights: the file ``weights-inception-2015-12-05-6726825d.pth`` is taken from
+``feature_extractor_weights_path`` when given, else from the torch hub cache
+(``$TORCH_HOME/hub/checkpoints/``, where torch-fidelity itself would download it).  When it is in
+neither place it is downloaded (``download=True``) with a short socket timeout; when that fails, or
+``download=False``, :class:`InceptionWeightsMissing` names the file, the URL and both ways to supply
+it.  Nothing waits on the network for longer than ``timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Iterable, Optional
+
+import torch
+from torch import Tensor, nn
+from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
+from torchmetrics.image.fid import NoTrainInceptionV3
+
+from gan_modules.metrics.images import to_rgb_uint8
+
+#: torch-fidelity 0.4.0 ``URL_INCEPTION_V3`` (``feature_extractor_inceptionv3.py``).
+INCEPTION_WEIGHTS_URL = (
+    "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/weights-inception-2015-12-05-6726825d.pth"
+)
+INCEPTION_WEIGHTS_FILENAME = "weights-inception-2015-12-05-6726825d.pth"
+#: torch hub convention: the file name ends with the first hex digits of the file's sha256.
+_HASH_PREFIX = "6726825d"
+#: Pool3 features (FID, KID) and logits without bias (IS), torch-fidelity's defaults.
+POOL_FEATURES, LOGITS = "2048", "logits_unbiased"
+POOL_DIM, LOGITS_DIM = 2048, 1008
+INCEPTION_METRICS = ("fid", "kid", "is")
+
+
+class InceptionWeightsMissing(FileNotFoundError):
+    """The Inception-v3 weights file is neither given, nor cached, nor downloadable."""
+
+
+def default_inception_weights_path() -> Path:
+    """Where torch-fidelity looks for (and downloads) the weights: the torch hub cache."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
+
+
+def _missing_message(expected: Path, reason: str) -> str:
+    return (
+        f"Inception-v3 weights for IS/FID/KID not found: {reason}.\n"
+        f"  Expected file: {expected}\n"
+        f"  Download it on a machine with network access from\n    {INCEPTION_WEIGHTS_URL}\n"
+        f"  and either copy it to {default_inception_weights_path()} (the torch hub cache; set TORCH_HOME to move it)\n"
+        "  or pass its path as feature_extractor_weights_path (e.g. "
+        "--trainer.callbacks.init_args.feature_extractor_weights_path=/path/to/"
+        f"{INCEPTION_WEIGHTS_FILENAME}).\n"
+        "  Metrics that need no download: 'mode_coverage' (2-D mixtures), 'digits', 'parzen'."
+    )
+
+
+def _download(url: str, destination: Path, timeout: float) -> None:
+    """Fetch ``url`` into ``destination`` atomically, checking the torch hub hash prefix."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    handle, partial = tempfile.mkstemp(dir=destination.parent, suffix=".partial")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, os.fdopen(handle, "wb") as out:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                digest.update(chunk)
+                out.write(chunk)
+        if not digest.hexdigest().startswith(_HASH_PREFIX):
+            raise OSError(f"downloaded file has sha256 {digest.hexdigest()[:8]}..., expected {_HASH_PREFIX}...")
+        os.replace(partial, destination)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+def inception_weights_file(
+    feature_extractor_weights_path: Optional[str | Path] = None, download: bool = True, timeout: float = 10.0
+) -> Path:
+    """The local weights file to use, downloading it to the hub cache only when allowed and possible.
+
+    Raises:
+        InceptionWeightsMissing: with the expected path and how to supply the file.
+    """
+    if feature_extractor_weights_path is not None:
+        path = Path(feature_extractor_weights_path).expanduser()
+        if not path.is_file():
+            raise InceptionWeightsMissing(_missing_message(path, "feature_extractor_weights_path does not exist"))
+        return path
+    path = default_inception_weights_path()
+    if path.is_file():
+        return path
+    if not download:
+        raise InceptionWeightsMissing(_missing_message(path, "not in the torch hub cache and download=False"))
+    try:
+        _download(INCEPTION_WEIGHTS_URL, path, timeout)
+    except (urllib.error.URLError, OSError) as error:  # URLError, timeouts and hash errors are OSErrors
+        raise InceptionWeightsMissing(_missing_message(path, f"the download failed ({error})")) from error
+    return path
+
+
+class InceptionFeatures(NoTrainInceptionV3):
+    """torchmetrics' eval-only ``inception-v3-compat`` returning **every** requested feature layer.
+
+    ``NoTrainInceptionV3.forward`` returns the first layer only; this forward returns the tuple of
+    torch-fidelity's forward (torchmetrics' ``_torch_fidelity_forward``), each ``(B, dim)``.
+    """
+
+    def forward(self, x: Tensor) -> tuple[Tensor, ...]:
+        return tuple(feature.reshape(x.shape[0], -1) for feature in self._torch_fidelity_forward(x))
+
+
+def inception_extractor(
+    feature_extractor_weights_path: Optional[str | Path] = None,
+    features: Iterable[str] = (POOL_FEATURES, LOGITS),
+    download: bool = True,
+) -> InceptionFeatures:
+    """torch-fidelity's ``inception-v3-compat`` (TF 2015 weights) returning a tuple of ``features``.
+
+    It takes ``uint8`` RGB images of any size and resizes them to 299 px itself (do not pre-resize:
+    algorithms.md Sec. 8, pitfall 3).
+    """
+    weights = inception_weights_file(feature_extractor_weights_path, download=download)
+    return InceptionFeatures(
+        name="inception-v3-compat", features_list=list(features), feature_extractor_weights_path=str(weights)
+    )
+
+
+class FeatureInput(nn.Module):
+    """The custom feature module of a torchmetrics metric fed precomputed features: the identity.
+
+    ``num_features`` is read by ``FrechetInceptionDistance`` to size its states.
+    """
+
+    def __init__(self, num_features: int) -> None:
+        super().__init__()
+        self.num_features = int(num_features)
+
+    def forward(self, features: Tensor) -> Tensor:
+        if features.ndim != 2 or features.shape[1] != self.num_features:
+            raise ValueError(f"expected features (B, {self.num_features}), got shape {tuple(features.shape)}")
+        return features
+
+
+def build_fid(num_features: int = POOL_DIM) -> FrechetInceptionDistance:
+    """FID on precomputed ``num_features``-d features; real statistics kept across ``reset()``."""
+    return FrechetInceptionDistance(feature=FeatureInput(num_features), reset_real_features=False)
+
+
+def build_kid(num_features: int = POOL_DIM, subsets: int = 100, subset_size: int = 1000) -> KernelInceptionDistance:
+    """KID on precomputed features; ``subsets=100``, ``subset_size=1000``, cubic kernel with
+    ``gamma = 1/d``, ``coef = 1`` [Binkowski et al. 2018; torch-fidelity and torchmetrics defaults]."""
+    return KernelInceptionDistance(
+        feature=FeatureInput(num_features), subsets=subsets, subset_size=subset_size, reset_real_features=False
+    )
+
+
+def build_inception_score(num_classes: int = LOGITS_DIM, splits: int = 10) -> InceptionScore:
+    """IS on precomputed logits; ``p(y)`` per split, ``splits=10`` [Salimans et al. 2016, Sec. 4]."""
+    return InceptionScore(feature=FeatureInput(num_classes), splits=splits)
+
+
+class InceptionMetrics(nn.Module):
+    """IS / FID / KID of generated images in ``[-1, 1]``, with one Inception forward per batch.
+
+    ``update(images, real)`` converts the images to uint8 RGB (:func:`to_rgb_uint8`), extracts pool
+    features and logits once, and updates the chosen metrics (IS takes generated images only).
+    Real statistics survive ``reset()``: feed the real images once per run.  ``compute()`` returns
+    ``{"fid", "kid_mean", "kid_std", "is_mean", "is_std"}`` (those chosen), synced across processes.
+
+    Args:
+        metrics: any of ``"fid"``, ``"kid"``, ``"is"``.
+        feature_extractor_weights_path: local Inception weights file (see :func:`inception_weights_file`).
+        download: allow fetching the weights into the torch hub cache when missing.
+        kid_subsets / kid_subset_size: KID subsets (defaults 100 / 1000, see :func:`build_kid`); the
+            subset size is lowered to the number of samples when fewer were given.
+        is_splits: IS splits (default 10 [Salimans et al. 2016]).
+    """
+
+    def __init__(
+        self,
+        metrics: Iterable[str] = INCEPTION_METRICS,
+        feature_extractor_weights_path: Optional[str | Path] = None,
+        download: bool = True,
+        kid_subsets: int = 100,
+        kid_subset_size: int = 1000,
+        is_splits: int = 10,
+    ) -> None:
+        super().__init__()
+        metrics = list(metrics)
+        unknown = sorted(set(metrics) - set(INCEPTION_METRICS))
+        if unknown or not metrics:
+            raise ValueError(f"metrics must be a non-empty subset of {INCEPTION_METRICS}, got {metrics}")
+        self.extractor = inception_extractor(feature_extractor_weights_path, download=download)
+        self.metrics = nn.ModuleDict()
+        if "fid" in metrics:
+            self.metrics["fid"] = build_fid()
+        if "kid" in metrics:
+            self.metrics["kid"] = build_kid(subsets=kid_subsets, subset_size=kid_subset_size)
+        if "is" in metrics:
+            self.metrics["is"] = build_inception_score(splits=is_splits)
+        self.kid_subset_size = kid_subset_size
+
+    @property
+    def needs_real(self) -> bool:
+        return "fid" in self.metrics or "kid" in self.metrics
+
+    @torch.no_grad()
+    def update(self, images: Tensor, real: bool = False) -> None:
+        pool, logits = self.extractor(to_rgb_uint8(images))
+        for name, metric in self.metrics.items():
+            if name == "is":
+                if not real:
+                    metric.update(logits.float())
+            else:
+                metric.update(pool.float(), real=real)
+
+    def compute(self) -> dict[str, float]:
+        results: dict[str, float] = {}
+        if "fid" in self.metrics:
+            results["fid"] = float(self.metrics["fid"].compute())
+        if "kid" in self.metrics:
+            kid = self.metrics["kid"]
+            kid.subset_size = min(self.kid_subset_size, self._kid_count(kid, "real"), self._kid_count(kid, "fake"))
+            mean, std = kid.compute()
+            results.update(kid_mean=float(mean), kid_std=float(std))
+        if "is" in self.metrics:
+            mean, std = self.metrics["is"].compute()
+            results.update(is_mean=float(mean), is_std=float(std))
+        return results
+
+    @staticmethod
+    def _kid_count(kid: KernelInceptionDistance, kind: str) -> int:
+        """Samples of one kind over all processes (KID's list states are gathered on compute)."""
+        count = torch.tensor(sum(f.shape[0] for f in getattr(kid, f"{kind}_features")), device=kid.device)
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(count)
+        return int(count)
+
+    def reset(self) -> None:
+        for metric in self.metrics.values():
+            metric.reset()

@@ -13,12 +13,23 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning.pytorch as pl
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 import callbacks  # noqa: F401  (registers the library's callbacks for the CLI)
 import datamodules  # noqa: F401  (registers the datamodules)
 import gan_modules  # noqa: F401  (registers the methods and networks)
 import gan_modules.networks  # noqa: F401
+
+
+class SaveAndLogConfig(SaveConfigCallback):
+    """Besides ``config.yaml`` in the run directory, send the whole resolved config to the loggers
+    (W&B shows it as the run's config), so a run can be reproduced from the tracker alone."""
+
+    def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        config = self.config.as_dict()
+        config.pop("config", None)
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"cli": config})
 
 
 class GANCLI(LightningCLI):
@@ -48,6 +59,7 @@ def main(args=None) -> GANCLI:
         pl.LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
+        save_config_callback=SaveAndLogConfig,
         save_config_kwargs={"overwrite": True},
         args=args,
     )

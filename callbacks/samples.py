@@ -18,7 +18,9 @@ class SampleFigures(pl.Callback):
     """Every ``every_n_steps`` optimizer steps (Lightning's ``global_step``) and at the end of fit,
     draw ``n_samples`` samples from ``pl_module.sample`` and save a PNG to ``<run dir>/samples/``.
 
-    The picture also goes to the logger when it takes images (W&B ``log_image``, TensorBoard
+    For modules that reconstruct (alpha-GAN's ``reconstruction_pairs``) a second picture,
+    ``reconstructions_<step>.png``, shows held-out inputs beside their reconstructions.
+    The pictures also go to the logger when it takes images (W&B ``log_image``, TensorBoard
     ``add_figure``).  Only rank 0 draws.
     """
 
@@ -57,13 +59,33 @@ class SampleFigures(pl.Callback):
             figure = self._scatter(samples, trainer)
         else:
             figure = self._grid(samples)
-        figure.suptitle(f"{type(pl_module).__name__}, step {trainer.global_step}")
+        path = self._save(trainer, figure, f"{type(pl_module).__name__}, step {trainer.global_step}", "step")
+        if hasattr(pl_module, "reconstruction_pairs") and samples.dim() > 2:
+            inputs = self._held_out_images(trainer, self.n_images // 2)
+            if inputs is not None:
+                pairs = pl_module.reconstruction_pairs(inputs).detach().float().cpu()
+                figure = self._grid(pairs, columns=2 * max(1, int((len(inputs) / 2) ** 0.5)))
+                title = f"{type(pl_module).__name__}, step {trainer.global_step}: inputs (left) and reconstructions"
+                self._save(trainer, figure, title, "reconstructions")
+        return path
+
+    def _save(self, trainer: pl.Trainer, figure, title: str, prefix: str) -> Path:
+        figure.suptitle(title)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        path = self.output_dir / f"step_{trainer.global_step:07d}.png"
+        path = self.output_dir / f"{prefix}_{trainer.global_step:07d}.png"
         figure.savefig(path, dpi=100, bbox_inches="tight")
-        self._send_to_logger(trainer, figure, path)
+        self._send_to_logger(trainer, figure, path, key="samples" if prefix == "step" else prefix)
         plt.close(figure)
         return path
+
+    @staticmethod
+    def _held_out_images(trainer: pl.Trainer, n: int) -> Optional[torch.Tensor]:
+        """The first ``n`` images of the validation split (the training split when there is none)."""
+        datamodule = trainer.datamodule
+        dataset = getattr(datamodule, "val_dataset", None) or getattr(datamodule, "train_dataset", None)
+        if dataset is None or n < 1:
+            return None
+        return torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
 
     def _scatter(self, samples: torch.Tensor, trainer: pl.Trainer):
         figure, axis = plt.subplots(figsize=(5, 5))
@@ -89,17 +111,18 @@ class SampleFigures(pl.Callback):
         return self._real_points
 
     @staticmethod
-    def _grid(images: torch.Tensor):
-        grid = make_grid(images.clamp(-1, 1), nrow=int(len(images) ** 0.5), normalize=True, value_range=(-1, 1))
+    def _grid(images: torch.Tensor, columns: Optional[int] = None):
+        columns = columns or max(1, int(len(images) ** 0.5))
+        grid = make_grid(images.clamp(-1, 1), nrow=columns, normalize=True, value_range=(-1, 1))
         figure, axis = plt.subplots(figsize=(6, 6))
         axis.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
         axis.axis("off")
         return figure
 
     @staticmethod
-    def _send_to_logger(trainer: pl.Trainer, figure, path: Path) -> None:
+    def _send_to_logger(trainer: pl.Trainer, figure, path: Path, key: str) -> None:
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):
-                logger.log_image(key="samples", images=[str(path)], step=trainer.global_step)
+                logger.log_image(key=key, images=[str(path)], step=trainer.global_step)
             elif hasattr(getattr(logger, "experiment", None), "add_figure"):
-                logger.experiment.add_figure("samples", figure, global_step=trainer.global_step)
+                logger.experiment.add_figure(key, figure, global_step=trainer.global_step)

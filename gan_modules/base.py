@@ -15,6 +15,7 @@ of ``n_critic`` batches advances it by ``n_critic + 1`` (``--trainer.max_steps``
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Callable, Literal, Optional
 
 import lightning.pytorch as pl
@@ -33,6 +34,20 @@ def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ..
     if not callable(network):
         raise TypeError(f"expected an nn.Module or a callable data_shape -> nn.Module, got {type(network).__name__}")
     return network(tuple(data_shape))
+
+
+def module_instance_arguments(module: nn.Module) -> list[str]:
+    """Names of the ``__init__`` arguments (of ``module``'s class and its parents, up the call
+    stack) that were given ``nn.Module`` instances: they must not go into the hyper-parameters."""
+    names = []
+    frame = inspect.currentframe().f_back
+    while frame is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is module:
+        code = frame.f_code
+        for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+            if isinstance(frame.f_locals.get(name), nn.Module) and name != "self":
+                names.append(name)
+        frame = frame.f_back
+    return names
 
 
 class AdversarialModule(pl.LightningModule):
@@ -75,9 +90,7 @@ class AdversarialModule(pl.LightningModule):
             raise ValueError("update_mode='simultaneous' takes both gradients from one sample, so n_critic must be 1")
         # nn.Module instances are saved in state_dict; factories (class paths) go into hparams so
         # that load_generator can rebuild the networks.
-        instances = [name for name, net in (("generator", generator), ("discriminator", discriminator))
-                     if isinstance(net, nn.Module)]
-        self.save_hyperparameters(ignore=instances)
+        self.save_hyperparameters(ignore=module_instance_arguments(self))
         self.automatic_optimization = False
         self.data_shape = tuple(data_shape)
         self.generator = build_network(generator, self.data_shape)

@@ -2,14 +2,23 @@
 
 Every loss is a quantity to *minimise* and is computed from logits with ``softplus``
 (``-log sigmoid(a) = softplus(-a)``, ``-log(1 - sigmoid(a)) = softplus(a)``), never as
-``log(sigmoid(.))``, which underflows for confident discriminators.
+``log(sigmoid(.))``, which underflows for confident discriminators.  Wasserstein losses take a
+critic's raw scores instead; gradient penalties take the critic itself (a callable) and the points
+at which to penalise it, so every penalised method reuses the same two functions.
 """
 
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+
+def _at_least_float32(x: Tensor) -> Tensor:
+    """fp16/bf16 -> float32, float32/float64 unchanged: reductions under autocast stay accurate."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
@@ -34,3 +43,201 @@ def minimax_generator_loss(fake_logits: Tensor) -> Tensor:
 def non_saturating_generator_loss(fake_logits: Tensor) -> Tensor:
     """Goodfellow et al. 2014, Section 3: maximise ``log D(G(z))``, i.e. minimise ``-E[log D(G(z))]``."""
     return F.softplus(-fake_logits).mean()
+
+
+# ---------------------------------------------------------------------------------- Wasserstein losses
+def wasserstein_critic_loss(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """Arjovsky et al. 2017, eq. 3 / Algorithm 1, negated: ``E[f(G(z))] - E[f(x)]``.
+
+    The critic maximises ``E[f(x)] - E[f(G(z))]``, so ``-loss`` is the (scaled) Wasserstein
+    estimate of the paper's training curves (Sec. 4.2).  The reference code (``main.py``) minimises
+    the opposite sign, i.e. its ``f`` is the negative of the paper's; we keep the paper's sign.
+    Computed in float32 under autocast (CPU autocast keeps ``mean`` in fp16/bf16).
+    """
+    return _at_least_float32(fake_scores).mean() - _at_least_float32(real_scores).mean()
+
+
+def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
+    """Arjovsky et al. 2017, Algorithm 1: the generator minimises ``-E[f(G(z))]``."""
+    return -_at_least_float32(fake_scores).mean()
+
+
+def clip_weights_(module: torch.nn.Module, clip_value: float) -> None:
+    """Clamp every parameter of ``module`` (BN affine ones included) into ``[-c, c]`` in place.
+
+    Arjovsky et al. 2017, Algorithm 1, line 8 (``c = 0.01``); the reference code clamps
+    ``for p in netD.parameters()``.
+    """
+    if clip_value <= 0:
+        raise ValueError(f"clip_value must be positive, got {clip_value}")
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.clamp_(-clip_value, clip_value)
+
+
+# ---------------------------------------------------------------------------------- penalty points
+def _per_sample(values: Tensor, like: Tensor) -> Tensor:
+    """Reshape ``(B,)`` to ``(B, 1, ..., 1)`` so it broadcasts over every non-batch dim of ``like``."""
+    return values.view(like.size(0), *([1] * (like.dim() - 1)))
+
+
+def interpolates(real: Tensor, fake: Tensor) -> Tensor:
+    """Gulrajani et al. 2017, Algorithm 1, lines 5-7: ``eps*x + (1-eps)*x~``, one ``eps ~ U[0,1]`` per sample.
+
+    Both inputs are detached: the penalty differentiates with respect to the points only.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real and fake batches must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+    real, fake = real.detach(), fake.detach()
+    dtype = torch.promote_types(real.dtype, fake.dtype)
+    eps = _per_sample(torch.rand(real.size(0), device=real.device, dtype=dtype), real)
+    return eps * real + (1 - eps) * fake
+
+
+DRAGAN_PERTURBATIONS = ("dragan_code", "gaussian")
+
+
+def dragan_perturbation(real: Tensor, form: str = "dragan_code", c: float = 0.5) -> Tensor:
+    """Points near the data at which DRAGAN (Kodali et al. 2017) penalises the gradient.
+
+    ``std`` is ONE scalar: the standard deviation of the whole minibatch tensor, as in the reference
+    code (per rank under DDP; not all-reduced).
+
+    * ``"dragan_code"`` [code: ``DRAGAN.ipynb``]: ``x_p = x + c*std*U[0,1)`` (one-sided noise, per
+      element), then ``x_hat = x + alpha*(x_p - x)`` with one ``alpha ~ U[0,1]`` per sample.
+    * ``"gaussian"`` [DRAGAN paper's ``x + delta``, form and scale unverified]: ``x + c*std*N(0, I)``,
+      no interpolation.
+    """
+    if form not in DRAGAN_PERTURBATIONS:
+        raise ValueError(f"form must be one of {DRAGAN_PERTURBATIONS}, got {form!r}")
+    if c < 0:
+        raise ValueError(f"the perturbation scale c must be non-negative, got {c}")
+    real = real.detach()
+    scale = c * real.std()
+    if form == "gaussian":
+        return real + scale * torch.randn_like(real)
+    perturbed = real + scale * torch.rand_like(real)
+    alpha = _per_sample(torch.rand(real.size(0), device=real.device, dtype=real.dtype), real)
+    return real + alpha * (perturbed - real)
+
+
+# ---------------------------------------------------------------------------------- gradient penalty
+def gradient_norms(
+    critic: Callable[[Tensor], Tensor], points: Tensor, scaler: Optional[torch.amp.GradScaler] = None
+) -> Tensor:
+    """``||grad_x f(x)||_2`` for each sample, over all non-batch dims, in float32 (or float64), with graph.
+
+    The gradient is taken of ``f(points).sum()`` (not ``.mean()``, which would divide every norm by
+    B) with ``create_graph=True``, so a penalty on the norms has a gradient with respect to the
+    critic's weights (Gulrajani et al. 2017, Sec. 4; reference ``gan_toy.py``:
+    ``slopes = sqrt(sum(grad**2, axis=1))``).
+
+    With an fp16 ``GradScaler`` this follows PyTorch's AMP recipe "gradient penalty": the scaled
+    output (``scaler.scale(sum) / B``, see the comment below) goes into ``autograd.grad`` (an
+    unscaled fp16 backward can underflow), the result is unscaled (times ``B / scaler.get_scale()``)
+    in float32, and the norm is taken in float32 outside autocast, so the caller only ever sees
+    unscaled values; an overflow gives an inf penalty, and the scaler then skips the step.  Under bf16 autocast the norm is float32 as well.
+    Gradients are enabled inside, so the norms can be computed under ``torch.no_grad()`` too.
+    """
+    batch = points.size(0)
+    with torch.enable_grad():  # also inside no_grad (e.g. validation): the norm needs a gradient
+        points = points.detach().requires_grad_(True)
+        output = _at_least_float32(critic(points)).sum()
+        if scaler is not None:
+            # Scaled like the batch-mean loss the penalty joins: each sample's score gets the
+            # gradient scale / B.  ``scale * sum`` would hand each fp16 score the gradient ``scale``,
+            # which overflows fp16 (max 65504) at GradScaler's initial scale 2**16.
+            output = scaler.scale(output) / batch
+        (grad,) = torch.autograd.grad(output, points, create_graph=True)
+    with torch.autocast(device_type=grad.device.type, enabled=False):
+        grad = _at_least_float32(grad)
+        if scaler is not None:
+            grad = grad * (batch / scaler.get_scale())
+        return grad.flatten(1).norm(2, dim=1)
+
+
+def gradient_penalty(
+    critic: Callable[[Tensor], Tensor],
+    points: Tensor,
+    scaler: Optional[torch.amp.GradScaler] = None,
+    one_sided: bool = False,
+    target: float = 1.0,
+) -> Tensor:
+    """``E[(||grad f(x_hat)||_2 - target)^2]`` over ``points`` (float32 scalar, differentiable in the critic).
+
+    Gulrajani et al. 2017, eq. 3 (two-sided, ``target = 1``); ``one_sided=True`` is
+    ``E[max(0, ||grad|| - target)^2]`` (their Sec. 4 "Two-sided penalty" and appendix).  What the
+    points are makes the method: :func:`interpolates` (WGAN-GP, GAN-GP) or
+    :func:`dragan_perturbation` (DRAGAN).  ``critic`` is any callable returning one score per
+    sample; ``scaler``: see :func:`gradient_norms`.  The weight ``lambda`` is applied by the caller.
+    """
+    gap = gradient_norms(critic, points, scaler) - target
+    if one_sided:
+        gap = gap.clamp(min=0)
+    return (gap**2).mean()
+
+
+# ---------------------------------------------------------------------------------- alpha-GAN
+# Rosca, Lakshminarayanan, Warde-Farley, Mohamed 2017, "Variational Approaches for Auto-Encoding
+# Generative Adversarial Networks" (arXiv:1706.04987), Algorithm 1.  The encoder and generator use
+# the density-ratio form -log(D / (1 - D)) of their adversarial terms, which is exactly the negative
+# logit (no log of a sigmoid anywhere).
+def reconstruction_l1(real: Tensor, reconstruction: Tensor) -> Tensor:
+    """``E_x ||x - G(E(x))||_1``: the per-example L1 norm **summed** over all non-batch dims, averaged over the batch.
+
+    The sum is the paper's norm and the negative log-likelihood of a Laplace observation model
+    (Rosca et al. 2017, Sec. 4, Algorithm 1), which factorises over pixels.  ``lambda_rec`` therefore
+    weighs a quantity that grows with the number of pixels: the mean per-pixel error is this value
+    divided by ``x[0].numel()`` (64 for 8x8 digits, 2 for the toy sets).  The unofficial
+    implementation averages over pixels instead [code: victor-shepardson/alpha-GAN ``alphagan.py``,
+    ``rec_loss``], so its ``lambd`` equals ``lambda_rec * x[0].numel()`` here.
+    """
+    if real.shape != reconstruction.shape:
+        raise ValueError(
+            f"real and reconstruction must have the same shape, got {tuple(real.shape)} and {tuple(reconstruction.shape)}"
+        )
+    return (real - reconstruction).abs().flatten(1).sum(1).mean()
+
+
+def alpha_gan_encoder_loss(
+    real: Tensor, reconstruction: Tensor, encoded_code_logits: Tensor, lambda_rec: float
+) -> Tensor:
+    """Rosca et al. 2017, Algorithm 1: ``L_E = E[lambda ||x - G(E(x))||_1 - l_C(E(x))]``.
+
+    ``encoded_code_logits`` are the code discriminator's logits on the encoder's codes ``E(x)``; the
+    encoder pushes them up, i.e. towards "prior" (label 1).  ``-l_C = -log(C / (1 - C))`` is the
+    density-ratio form.  The L1 reduction is :func:`reconstruction_l1`'s.
+    """
+    return lambda_rec * reconstruction_l1(real, reconstruction) - encoded_code_logits.mean()
+
+
+def alpha_gan_generator_loss(
+    real: Tensor, reconstruction: Tensor, reconstruction_logits: Tensor, sample_logits: Tensor, lambda_rec: float
+) -> Tensor:
+    """Rosca et al. 2017, Algorithm 1: ``L_G = E[lambda ||x - G(E(x))||_1 - l_D(G(E(x))) - l_D(G(z))]``.
+
+    ``reconstruction_logits``/``sample_logits`` are the data discriminator's logits on
+    reconstructions and on samples from the prior; the density-ratio form ``-l_D`` is the sum of
+    the non-saturating and minimax generator losses.  The L1 reduction is :func:`reconstruction_l1`'s.
+    """
+    adversarial = -reconstruction_logits.mean() - sample_logits.mean()
+    return lambda_rec * reconstruction_l1(real, reconstruction) + adversarial
+
+
+def alpha_gan_discriminator_loss(real_logits: Tensor, reconstruction_logits: Tensor, sample_logits: Tensor) -> Tensor:
+    """Rosca et al. 2017, Algorithm 1: ``-E[log D(x)] - E[log(1 - D(G(E(x))))] - E[log(1 - D(G(z)))]``.
+
+    One data discriminator for reconstructions and samples, both labelled fake; the three terms are
+    summed (Algorithm 1), so at ``D = 1/2`` everywhere the loss is ``3 log 2``.
+    """
+    return F.softplus(-real_logits).mean() + F.softplus(reconstruction_logits).mean() + F.softplus(sample_logits).mean()
+
+
+def code_discriminator_loss(prior_logits: Tensor, encoded_logits: Tensor) -> Tensor:
+    """Rosca et al. 2017, Algorithm 1: ``-E[log C(z)] - E[log(1 - C(E(x)))]``, ``z ~ p(z)``.
+
+    Prior samples are labelled **real** (1) and encoded codes fake (0).  arXiv v1 had the two terms
+    swapped; the authors confirmed the erratum [code: victor-shepardson/alpha-GAN README].  This is
+    :func:`discriminator_loss` with the prior in the data's place.
+    """
+    return discriminator_loss(prior_logits, encoded_logits)

@@ -2,11 +2,14 @@
 
 Generators: ``Gen(data_shape, latent_dim=..., ...)`` with attribute ``latent_dim`` and
 ``forward(z) -> (B, *data_shape)``.  Discriminators: ``Disc(data_shape, ...)`` with
-``forward(x) -> (B,)`` raw logits and ``features(x) -> (B, F)`` penultimate activations.
+``forward(x) -> (B,)`` raw logits and ``features(x) -> (B, F)`` penultimate activations.  Encoders (alpha-GAN): ``Enc(data_shape, latent_dim, ...)``.
 """
 
 from gan_modules.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
 from gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan_modules.networks.norm import norm_layer
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "MLPDiscriminator", "MLPGenerator", "norm_layer"]
+__all__ = [
+    "DCGANDiscriminator", "DCGANEncoder", "DCGANGenerator", "MLPDiscriminator", "MLPEncoder", "MLPGenerator", "norm_layer",
+]

@@ -8,6 +8,7 @@ import lightning.pytorch as pl
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.resumable import ResumableDataLoader
 from datamodules.sampler import ReweightableSampler
 
 
@@ -17,7 +18,9 @@ class WeightedDataModule(pl.LightningDataModule):
     Subclasses set ``data_shape`` (known right after ``__init__``, so the CLI can link it into the
     model) and build ``train_dataset`` (and optionally ``val_dataset``, held out for evaluation) in ``setup``.  Batches are
     ``(x, label)``.  ``set_sample_weights`` reweights the training examples (sampling with
-    replacement) from the next epoch on; the sampler's state is saved in checkpoints.
+    replacement) from the next epoch on; the sampler's state is saved in checkpoints, and the train
+    dataloader's position within an epoch too (:class:`~datamodules.resumable.ResumableDataLoader`),
+    so a run resumed mid-epoch continues with the batches the uninterrupted run would have seen.
     """
 
     def __init__(self, batch_size: int = 64, num_workers: int = 0) -> None:
@@ -67,8 +70,8 @@ class WeightedDataModule(pl.LightningDataModule):
         if len(self.train_dataset) < self.batch_size:
             raise ValueError(f"the training set has {len(self.train_dataset)} examples, fewer than one batch "
                              f"(batch_size={self.batch_size})")
-        return DataLoader(self.train_dataset, batch_size=self.batch_size, sampler=self.sampler, drop_last=True,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+        return ResumableDataLoader(self.train_dataset, draws=self.sampler, batch_size=self.batch_size, drop_last=True,
+                                   num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def state_dict(self) -> dict[str, Any]:
         return {"sampler": self._sampler.state_dict()} if self._sampler is not None else {}

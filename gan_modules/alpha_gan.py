@@ -169,6 +169,7 @@ class AlphaGAN(AdversarialModule):
         g_loss = self._update_generator(real, code, prior, opt_g)
         d_loss = self._update_discriminator(real, code, prior, opt_d)
         c_loss = self._update_code_discriminator(code, prior, opt_c)
+        self._update_generator_ema()
         self.generator_steps += 1
         self.log_dict(
             {"loss/encoder": e_loss, "loss/generator": g_loss, "loss/discriminator": d_loss,

@@ -22,7 +22,11 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from gan_modules.ema import ExponentialMovingAverage
+from gan_modules.historical_averaging import ParameterAverage
+from gan_modules.losses import instance_noise_std
 from gan_modules.optimizer import OptimizerSpec
+from gan_modules.rng import rng_state, set_rng_state
 
 NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
 
@@ -66,6 +70,26 @@ class AdversarialModule(pl.LightningModule):
             ``"simultaneous"`` (the GAN reference code: both gradients from one sample, then both
             steps; needs ``n_critic == 1``).
         generator_optimizer / discriminator_optimizer: each player's optimizer settings.
+        instance_noise: initial standard deviation ``sigma_0`` of instance noise: ``N(0, sigma_t^2 I)``
+            added to the discriminator's real **and** fake inputs, in the discriminator's steps and in
+            the generator's (there to ``G(z)``, keeping the graph), so every method's losses see noisy
+            inputs (Sønderby et al. 2016; Arjovsky & Bottou 2017, Sec. 4).  0 (default): off.
+        instance_noise_anneal_steps: ``T``: ``sigma_t = sigma_0 * max(0, 1 - t / T)`` with ``t`` the
+            number of **generator** steps taken (independent of ``n_critic``, and checkpointed, so a
+            resumed run continues the schedule); 0 keeps ``sigma_0`` constant.  See
+            :func:`~gan_modules.losses.instance_noise_std`.
+        historical_averaging: weight of Salimans et al. 2016's historical averaging (Sec. 3.3):
+            ``weight * ||theta - mean_{i<=t} theta[i]||^2`` is added to each player's loss, with the
+            running average updated after each of that player's steps (:class:`~gan_modules.
+            historical_averaging.ParameterAverage`, checkpointed).  0 (default): off.  Instance noise
+            and historical averaging act in this class's training step; a method with its own
+            ``training_step`` (alpha-GAN) rejects them.
+        ema_decay: keep an exponential moving average of the generator's weights with this decay
+            (:class:`~gan_modules.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
+            after every generator step; ``sample()`` (hence evaluation and sample figures) then uses
+            it.  ``None`` (default): off.
+        ema_start_step: for this many generator steps the average only copies the generator's
+            weights; averaging starts with the next step (0, default: from the first step).
     """
 
     def __init__(
@@ -78,6 +102,11 @@ class AdversarialModule(pl.LightningModule):
         update_mode: Literal["alternating", "simultaneous"] = "alternating",
         generator_optimizer: OptimizerSpec = OptimizerSpec(),
         discriminator_optimizer: OptimizerSpec = OptimizerSpec(),
+        instance_noise: float = 0.0,
+        instance_noise_anneal_steps: int = 0,
+        historical_averaging: float = 0.0,
+        ema_decay: Optional[float] = None,
+        ema_start_step: int = 0,
     ) -> None:
         super().__init__()
         if n_critic < 1:
@@ -106,9 +135,15 @@ class AdversarialModule(pl.LightningModule):
         self.update_mode = update_mode
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
+        self._init_stabilisers(instance_noise, instance_noise_anneal_steps, historical_averaging)
+        # A frozen submodule, so it is checkpointed and moved with the module.
+        self.generator_ema = (
+            ExponentialMovingAverage(self.generator, ema_decay, ema_start_step) if ema_decay is not None else None
+        )
         # Counters that drive the critic schedule; saved in checkpoints (on_save_checkpoint).
         self.generator_steps = 0
         self.discriminator_steps_since_generator_step = 0
+        self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -137,18 +172,70 @@ class AdversarialModule(pl.LightningModule):
         """``n`` generator outputs in the current mode, with autograd as the caller has it."""
         return self.generator(self.sample_latent(n))
 
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The network ``sample()`` uses: the generator's moving average when ``ema_decay`` is set, else the generator."""
+        return self.generator_ema.shadow if self.generator_ema is not None else self.generator
+
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
-        """``n`` samples in data space, with the generator in eval mode and no graph."""
-        was_training = self.generator.training
-        self.generator.eval()
+        """``n`` samples in data space from :attr:`sampling_generator` in eval mode, with no graph."""
+        generator = self.sampling_generator
+        was_training = generator.training
+        generator.eval()
         try:
-            return self.generate(n)
+            return generator(self.sample_latent(n))
         finally:
-            self.generator.train(was_training)
+            generator.train(was_training)
+
+    def _update_generator_ema(self) -> None:
+        """Fold the generator's new weights into its moving average (call after each generator step,
+        before ``generator_steps`` counts it)."""
+        if self.generator_ema is not None:
+            self.generator_ema.update(self.generator, self.generator_steps)
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
+
+    # ------------------------------------------------------------------ stabilising techniques
+    def _init_stabilisers(self, instance_noise: float, anneal_steps: int, historical_averaging: float) -> None:
+        if instance_noise < 0 or anneal_steps < 0 or historical_averaging < 0:
+            raise ValueError(
+                "instance_noise, instance_noise_anneal_steps and historical_averaging must be non-negative, got "
+                f"{instance_noise}, {anneal_steps} and {historical_averaging}"
+            )
+        if (instance_noise or historical_averaging) and type(self).training_step is not AdversarialModule.training_step:
+            raise ValueError(
+                f"{type(self).__name__} has its own training_step, so instance_noise and historical_averaging "
+                "(which act in AdversarialModule's steps) would be ignored; leave them at 0"
+            )
+        self.instance_noise = instance_noise
+        self.instance_noise_anneal_steps = anneal_steps
+        self.historical_averaging = historical_averaging
+        if historical_averaging:
+            self.generator_average = ParameterAverage(self.generator)
+            self.discriminator_average = ParameterAverage(self.discriminator)
+
+    def current_instance_noise_std(self) -> float:
+        """The instance-noise standard deviation at the current generator step (0 when off)."""
+        return instance_noise_std(self.generator_steps, self.instance_noise, self.instance_noise_anneal_steps)
+
+    def add_instance_noise(self, x: Tensor) -> Tensor:
+        """``x + N(0, sigma_t^2 I)`` (``x`` itself when the noise is off or annealed away); keeps ``x``'s graph."""
+        std = self.current_instance_noise_std()
+        return x if std == 0 else x + std * torch.randn_like(x)
+
+    def _with_historical_penalty(self, loss: Tensor, player: Literal["generator", "discriminator"]) -> Tensor:
+        """``loss + weight * ||theta - average||^2`` for ``player`` (``loss`` itself when historical averaging is off)."""
+        if not self.historical_averaging:
+            return loss
+        penalty = getattr(self, f"{player}_average").penalty(getattr(self, player))
+        self.log(f"historical_averaging/{player}", penalty.detach())
+        return loss + self.historical_averaging * penalty
+
+    def _update_historical_average(self, player: Literal["generator", "discriminator"]) -> None:
+        if self.historical_averaging:
+            getattr(self, f"{player}_average").update(getattr(self, player))
 
     # ------------------------------------------------------------------ optimization
     def configure_optimizers(self):
@@ -173,6 +260,8 @@ class AdversarialModule(pl.LightningModule):
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.real_from_batch(batch)
         opt_g, opt_d = self.optimizers()
+        if self.instance_noise:
+            self.log("instance_noise/std", self.current_instance_noise_std())
         if self.update_mode == "simultaneous":
             self._simultaneous_step(real, opt_g, opt_d)
             return
@@ -186,42 +275,51 @@ class AdversarialModule(pl.LightningModule):
     def _discriminator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             fake = self.generate(real.size(0)).detach()
-            loss = self.discriminator_loss(real, fake)
+            loss = self.discriminator_loss(self.add_instance_noise(real), self.add_instance_noise(fake))
+            loss = self._with_historical_penalty(loss, "discriminator")
             self._check_finite(loss, "discriminator")
             opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             opt.step()
         self.after_discriminator_step()
+        self._update_historical_average("discriminator")
         return loss.detach()
 
     def _generator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             fake = self.generate(real.size(0))
-            loss = self.generator_loss(fake, real)
+            loss = self.generator_loss(self.add_instance_noise(fake), self.add_instance_noise(real))
+            loss = self._with_historical_penalty(loss, "generator")
             self._check_finite(loss, "generator")
             opt.zero_grad(set_to_none=True)
             self.manual_backward(loss)
             opt.step()
+        self._update_historical_average("generator")
+        self._update_generator_ema()
         self.generator_steps += 1
         self.discriminator_steps_since_generator_step = 0
         return loss.detach()
 
     def _simultaneous_step(self, real: Tensor, opt_g, opt_d) -> None:
         """Both players' gradients from the same noise sample, then both steps (GAN reference code)."""
-        fake = self.generate(real.size(0))
+        fake = self.add_instance_noise(self.generate(real.size(0)))
+        real = self.add_instance_noise(real)
         opt_g.zero_grad(set_to_none=True)
         opt_d.zero_grad(set_to_none=True)
         with self.toggled_optimizer(opt_d):
-            d_loss = self.discriminator_loss(real, fake.detach())
+            d_loss = self._with_historical_penalty(self.discriminator_loss(real, fake.detach()), "discriminator")
             self._check_finite(d_loss, "discriminator")
             self.manual_backward(d_loss)
         with self.toggled_optimizer(opt_g):
-            g_loss = self.generator_loss(fake, real)
+            g_loss = self._with_historical_penalty(self.generator_loss(fake, real), "generator")
             self._check_finite(g_loss, "generator")
             self.manual_backward(g_loss)
         opt_d.step()
         self.after_discriminator_step()
         opt_g.step()
+        self._update_historical_average("discriminator")
+        self._update_historical_average("generator")
+        self._update_generator_ema()
         self.generator_steps += 1
         self.log_dict({"loss/discriminator": d_loss.detach(), "loss/generator": g_loss.detach()}, prog_bar=True)
 
@@ -238,14 +336,92 @@ class AdversarialModule(pl.LightningModule):
                 "intact. Lower the learning rates, check the data for NaNs, or use a gradient penalty."
             )
 
+    # ------------------------------------------------------------------ logging
+    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
+        """``LightningModule.log``, except that per-step values logged in ``training_step`` are only
+        recorded on the batches whose step metrics Lightning writes to the loggers.
+
+        Lightning writes step metrics every ``trainer.log_every_n_steps`` batches and keeps the other
+        batches' values only for the progress bar and ``trainer.callback_metrics``; yet every
+        ``self.log`` costs 0.2-0.4 ms on CPU (Lightning moves its metric state at each call), 10-20%
+        of a 2-D GAN's step (``benchmarks/speed.py``).  So in ``training_step`` a value is recorded on
+        the batches Lightning logs, on the last batch of every epoch and on the batches that may end
+        the run (``max_steps``, ``should_stop``): the loggers receive exactly what they would
+        otherwise, and ``callback_metrics`` hold the last batch's values after an epoch or a run; the
+        progress bar and ``callback_metrics`` refresh at the logging cadence in between.  Epoch-level
+        values (``on_epoch=True``) and logging from other hooks and callbacks are unaffected.
+        """
+        if self._current_fx_name == "training_step" and not args and not kwargs.get("on_epoch"):
+            if not self._step_values_are_kept():
+                return
+        super().log(name, value, *args, **kwargs)
+
+    def _step_values_are_kept(self) -> bool:
+        """Whether Lightning keeps this training batch's step values beyond the progress bar (see :meth:`log`)."""
+        trainer = self.trainer
+        if trainer.is_last_batch or trainer.should_stop:
+            return True
+        if trainer.max_steps != -1 and trainer.global_step + len(trainer.optimizers) >= trainer.max_steps:
+            return True  # each optimizer steps at most once a batch, so this batch may end the run
+        connector = getattr(trainer, "_logger_connector", None)  # Lightning's own test (2.6: should_update_logs)
+        return connector is None or bool(connector.should_update_logs)
+
+    # ------------------------------------------------------------------ re-initialisation
+    def reset_networks(self) -> None:
+        """Re-initialise, in place, every network the module trains (AdaGAN starts each component afresh).
+
+        The networks are the child modules with parameters (generator, discriminator, and e.g.
+        alpha-GAN's encoder and code discriminator).  When the hyper-parameters record how each of
+        them was built (factories, or the Lightning CLI's class paths), a fresh module is built from
+        the hyper-parameters, as ``load_from_checkpoint`` does, so that every network gets its own
+        initialisation scheme (e.g. DCGAN's N(0, 0.02)), and its parameters and buffers are copied
+        into this one.  Otherwise (networks given as ``nn.Module`` instances, which hparams do not
+        hold) every submodule's ``reset_parameters()`` is called: PyTorch's default initialisation.
+        The ``Parameter`` objects stay the same, so optimizers keep pointing at them; clearing their
+        state is the caller's job.  The generator's moving average (``ema_decay``) restarts as a copy
+        of the new generator.
+        """
+        networks = [name for name, child in self.named_children()
+                    if name != "generator_ema" and any(True for _ in child.parameters())]
+        if all(name in self.hparams for name in networks):
+            kwargs = dict(self.hparams)
+            if kwargs.pop("_instantiator", None) is not None:  # the CLI's hparams: class paths and dicts
+                from lightning.pytorch.cli import instantiate_module
+
+                fresh = instantiate_module(type(self), kwargs)
+            else:
+                fresh = type(self)(**kwargs)
+            self.load_state_dict(fresh.state_dict())
+            return
+        for name in networks:
+            for module in getattr(self, name).modules():
+                if callable(getattr(module, "reset_parameters", None)):
+                    module.reset_parameters()
+        if self.generator_ema is not None:
+            self.generator_ema.reset(self.generator)
+
     # ------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rng_state"] = rng_state()
         checkpoint["adversarial_counters"] = {
             "generator_steps": self.generator_steps,
             "discriminator_steps_since_generator_step": self.discriminator_steps_since_generator_step,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._rng_state_to_restore = checkpoint.get("rng_state")
         counters = checkpoint.get("adversarial_counters", {})
         self.generator_steps = counters.get("generator_steps", 0)
         self.discriminator_steps_since_generator_step = counters.get("discriminator_steps_since_generator_step", 0)
+
+    def on_train_start(self) -> None:
+        """Restore the RNG state of a resumed checkpoint, so the run continues with the same noise.
+
+        Not in ``on_load_checkpoint``: between it and here Lightning builds the dataloader iterator
+        and the datamodule its sampler, which draw from the global RNG; from here to the first
+        training batch nothing does (:class:`~datamodules.resumable.ResumableDataLoader` seeds its
+        workers from its own generator), as in the uninterrupted run after the checkpoint was written.
+        """
+        state, self._rng_state_to_restore = self._rng_state_to_restore, None
+        if state is not None and self.trainer.ckpt_path is not None:  # resumed, not a module loaded to fine-tune
+            set_rng_state(state)

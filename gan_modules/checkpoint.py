@@ -9,9 +9,17 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 
+from gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture, find_adagan_state
 
-def load_generator(checkpoint_path: str | Path, map_location: str | torch.device = "cpu") -> pl.LightningModule:
+
+def load_generator(
+    checkpoint_path: str | Path, map_location: str | torch.device = "cpu"
+) -> pl.LightningModule | GeneratorMixture:
     """Rebuild the trained module of a checkpoint, in eval mode, ready for ``sample(n)``.
+
+    A checkpoint of an AdaGAN run (:class:`callbacks.adagan.AdaGAN`) with at least one finished
+    stage gives the :class:`~gan_modules.mixture.GeneratorMixture` of its frozen components instead
+    (``sample(n)`` draws from the mixture); the module being trained is then not returned.
 
     Works for any checkpoint ``train.py`` wrote (the Lightning CLI stores the class path and the
     network configs in the checkpoint's hyper-parameters).  The module's class must be importable:
@@ -36,4 +44,8 @@ def load_generator(checkpoint_path: str | Path, map_location: str | torch.device
             "module.load_state_dict(torch.load(path)['state_dict'])."
         )
     module = pl.LightningModule.load_from_checkpoint(path, map_location=map_location)
+    adagan = find_adagan_state(checkpoint)
+    mixture = adagan[ADAGAN_STATE_MARK] if adagan is not None else None
+    if mixture is not None and len(mixture["components"]) > 0:
+        return GeneratorMixture.from_checkpoint(mixture, template=module.generator).eval()
     return module.eval()

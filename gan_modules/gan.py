@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Literal
 
+import torch
 from torch import Tensor
 
 from gan_modules.base import AdversarialModule
-from gan_modules.losses import discriminator_loss, minimax_generator_loss, non_saturating_generator_loss
+from gan_modules.losses import (
+    discriminator_loss,
+    feature_matching_loss,
+    minimax_generator_loss,
+    non_saturating_generator_loss,
+)
 
 GENERATOR_LOSSES = {"minimax": minimax_generator_loss, "non_saturating": non_saturating_generator_loss}
+FEATURE_MATCHING = "feature_matching"
 
 
 class GAN(AdversarialModule):
@@ -18,19 +25,48 @@ class GAN(AdversarialModule):
     The discriminator minimises ``-E[log D(x)] - E[log(1 - D(G(z)))]`` (eq. 1).  The generator
     minimises ``E[log(1 - D(G(z)))]`` (``"minimax"``, Algorithm 1) or ``-E[log D(G(z))]``
     (``"non_saturating"``, Section 3; what the authors' code trains, and our default).
-    ``n_critic`` is Algorithm 1's ``k`` (1 in all the paper's experiments).  Other arguments:
-    :class:`~gan_modules.base.AdversarialModule`.
+    ``n_critic`` is Algorithm 1's ``k`` (1 in all the paper's experiments).
+
+    Two of Salimans et al. 2016's techniques (arXiv:1606.03498) are options here:
+    ``generator_loss="feature_matching"`` (Sec. 3.1) makes the generator match the mean of the
+    discriminator's ``features`` on real data, ``||E f(x) - E f(G(z))||^2``
+    (:func:`~gan_modules.losses.feature_matching_loss`; the discriminator trains as usual), and
+    ``real_label`` is **one-sided** label smoothing (Sec. 3.4): the reals' target in the
+    discriminator's loss becomes ``real_label`` (0.9 in the paper), the fakes' stays 0.  Instance
+    noise and historical averaging are options of every method
+    (:class:`~gan_modules.base.AdversarialModule`); minibatch discrimination and virtual batch
+    norm are options of the networks.  Other arguments: :class:`~gan_modules.base.AdversarialModule`.
     """
 
-    def __init__(self, *args, generator_loss: Literal["minimax", "non_saturating"] = "non_saturating", **kwargs):
+    def __init__(
+        self,
+        *args,
+        generator_loss: Literal["minimax", "non_saturating", "feature_matching"] = "non_saturating",
+        real_label: float = 1.0,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        if generator_loss not in GENERATOR_LOSSES:
-            raise ValueError(f"generator_loss must be one of {sorted(GENERATOR_LOSSES)}, got {generator_loss!r}")
+        if generator_loss not in (*GENERATOR_LOSSES, FEATURE_MATCHING):
+            raise ValueError(
+                f"generator_loss must be one of {sorted((*GENERATOR_LOSSES, FEATURE_MATCHING))}, got {generator_loss!r}"
+            )
+        if generator_loss == FEATURE_MATCHING and not callable(getattr(self.discriminator, "features", None)):
+            raise ValueError(
+                f"generator_loss='feature_matching' needs a discriminator with a features(x) method; "
+                f"{type(self.discriminator).__name__} has none"
+            )
+        if not 0.0 < real_label <= 1.0:
+            raise ValueError(f"real_label must lie in (0, 1], got {real_label}")
         self.generator_loss_name = generator_loss
-        self._generator_loss_fn = GENERATOR_LOSSES[generator_loss]
+        self._generator_loss_fn = GENERATOR_LOSSES.get(generator_loss)
+        self.real_label = real_label
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        return discriminator_loss(self.discriminator(real), self.discriminator(fake))
+        return discriminator_loss(self.discriminator(real), self.discriminator(fake), self.real_label)
 
     def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
+        if self.generator_loss_name == FEATURE_MATCHING:
+            with torch.no_grad():  # the real features do not depend on the generator
+                real_features = self.discriminator.features(real)
+            return feature_matching_loss(real_features, self.discriminator.features(fake))
         return self._generator_loss_fn(self.discriminator(fake))

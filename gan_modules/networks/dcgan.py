@@ -17,9 +17,17 @@ from typing import Literal, Sequence
 
 from torch import Tensor, nn
 
-from gan_modules.networks.norm import check_norm, norm_layer
+from gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
+from gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer
+from gan_modules.networks.virtual_batch_norm import (
+    DEFAULT_REFERENCE_SIZE,
+    VirtualBatchNorm,
+    draw_reference_latent,
+    forward_with_reference,
+)
 
 NormKind = Literal["batch", "layer", "none"]
+GeneratorNormKind = Literal["batch", "layer", "none", "virtual_batch"]
 
 # image size -> (size of the smallest feature map, number of stride-2 layers between them)
 _PLAN = {8: (2, 2), 28: (7, 2), 32: (4, 3), 64: (4, 4)}
@@ -45,20 +53,27 @@ def _check_positive(**values: int) -> None:
 
 
 def _init_weights(module: nn.Module) -> None:
-    """DCGAN initialisation; GroupNorm (layer norm) keeps scale 1 and shift 0, as tflib's Layernorm."""
+    """DCGAN initialisation; GroupNorm (layer norm) keeps scale 1 and shift 0, as tflib's Layernorm.
+
+    Virtual batch norm gets batch norm's N(1, 0.02) scales, as the reference code's VBN ``gamma``
+    [code: openai/improved-gan ``imagenet``, ``VBN._normalize``].
+    """
     for m in module.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(m.weight, 0.0, _INIT_STD)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, VirtualBatchNorm)):
             nn.init.normal_(m.weight, 1.0, _INIT_STD)
             nn.init.zeros_(m.bias)
 
 
-def _conv_block(conv: type[nn.Module], c_in: int, c_out: int, norm: str, activation: nn.Module, **kw) -> list[nn.Module]:
-    # A bias before BatchNorm is cancelled by its mean subtraction; before GroupNorm(1, C) it is not.
-    return [conv(c_in, c_out, bias=norm != "batch", **kw), norm_layer(norm, c_out), activation]
+def _conv_block(
+    conv: type[nn.Module], c_in: int, c_out: int, norm: str, activation: nn.Module, reference_size: int = 0, **kw
+) -> list[nn.Module]:
+    # A bias before (virtual) batch norm is cancelled by its mean subtraction; before GroupNorm(1, C) it is not.
+    bias = norm not in ("batch", "virtual_batch")
+    return [conv(c_in, c_out, bias=bias, **kw), norm_layer(norm, c_out, reference_size), activation]
 
 
 class DCGANGenerator(nn.Module):
@@ -73,8 +88,12 @@ class DCGANGenerator(nn.Module):
         latent_dim: size of ``z``; 100 as in Radford et al. 2016 (Sec. 3, Fig. 1).
         base_channels: channels of the last hidden layer; they double at each layer towards ``z``
             (64 as the pytorch/examples DCGAN ``ngf``; the paper's Fig. 1 starts from 1024 = 16 x 64).
-        norm: ``"batch"`` (the paper), ``"layer"`` or ``"none"``.  The generator may keep batch
-            norm under a gradient penalty (Gulrajani et al. 2017, Sec. 4); only critics may not.
+        norm: ``"batch"`` (the paper), ``"layer"``, ``"none"`` or ``"virtual_batch"`` (Salimans et
+            al. 2016, Sec. 3.5, see :mod:`.virtual_batch_norm`; the reference codes are drawn from
+            N(0, I) at construction).  The generator may keep batch norm under a gradient penalty
+            (Gulrajani et al. 2017, Sec. 4); only critics may not.
+        reference_size: size of the virtual-batch-norm reference batch (only with
+            ``norm="virtual_batch"``; default: :data:`~.virtual_batch_norm.DEFAULT_REFERENCE_SIZE`).
     """
 
     def __init__(
@@ -82,26 +101,34 @@ class DCGANGenerator(nn.Module):
         data_shape: Sequence[int],
         latent_dim: int = 100,
         base_channels: int = 64,
-        norm: NormKind = "batch",
+        norm: GeneratorNormKind = "batch",
+        reference_size: int = DEFAULT_REFERENCE_SIZE,
     ) -> None:
         super().__init__()
         self.data_shape = _check_image_shape(data_shape)
-        _check_positive(latent_dim=latent_dim, base_channels=base_channels)
-        check_norm(norm)
+        _check_positive(latent_dim=latent_dim, base_channels=base_channels, reference_size=reference_size)
+        check_norm(norm, GENERATOR_NORM_KINDS)
         self.latent_dim = latent_dim
         channels, size, _ = self.data_shape
         start, n_up = _PLAN[size]
         width = base_channels * 2 ** (n_up - 1)
-        layers = _conv_block(nn.ConvTranspose2d, latent_dim, width, norm, nn.ReLU(), kernel_size=start)
+        layers = _conv_block(nn.ConvTranspose2d, latent_dim, width, norm, nn.ReLU(), reference_size, kernel_size=start)
         for _ in range(n_up - 1):
-            layers += _conv_block(nn.ConvTranspose2d, width, width // 2, norm, nn.ReLU(), kernel_size=4, stride=2, padding=1)
+            layers += _conv_block(
+                nn.ConvTranspose2d, width, width // 2, norm, nn.ReLU(), reference_size, kernel_size=4, stride=2, padding=1
+            )
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, kernel_size=4, stride=2, padding=1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         _init_weights(self)
+        reference = draw_reference_latent(reference_size, latent_dim) if norm == "virtual_batch" else None
+        self.register_buffer("reference_latent", reference)
+
+    def _generate(self, z: Tensor) -> Tensor:
+        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+        return forward_with_reference(self._generate, self.reference_latent, z)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -118,11 +145,17 @@ class DCGANDiscriminator(nn.Module):
     alone (Gulrajani et al. 2017, Sec. 4, "No critic batch normalization").  ``"layer"`` is the
     paper's recommendation and the reference code's ``Normalize`` (see :mod:`.norm`).
 
+    Minibatch discrimination couples the examples of a batch in the same way: leave it out of
+    critics trained with a gradient penalty.
+
     Args:
         data_shape: ``(C, H, W)`` with ``H = W`` in 8, 28, 32, 64.
         base_channels: channels of the first conv layer, doubling at each layer
             (64 as the pytorch/examples DCGAN ``ndf``; the paper gives no discriminator widths).
         norm: ``"batch"`` (the paper), ``"layer"`` or ``"none"``.
+        minibatch_kernels: ``B`` of a :class:`~.minibatch.MinibatchDiscrimination` layer on the
+            flattened features, before the head (Salimans et al. 2016, Sec. 3.2); 0 (default) leaves it out.
+        minibatch_kernel_dim: its ``C`` (5, the reference code's ``dim_per_kernel``).
     """
 
     def __init__(
@@ -130,11 +163,15 @@ class DCGANDiscriminator(nn.Module):
         data_shape: Sequence[int],
         base_channels: int = 64,
         norm: NormKind = "batch",
+        minibatch_kernels: int = 0,
+        minibatch_kernel_dim: int = DEFAULT_KERNEL_DIM,
     ) -> None:
         super().__init__()
         self.data_shape = _check_image_shape(data_shape)
-        _check_positive(base_channels=base_channels)
+        _check_positive(base_channels=base_channels, minibatch_kernel_dim=minibatch_kernel_dim)
         check_norm(norm)
+        if minibatch_kernels < 0:
+            raise ValueError(f"minibatch_kernels must be non-negative, got {minibatch_kernels}")
         channels, size, _ = self.data_shape
         end, n_down = _PLAN[size]
         width = base_channels
@@ -144,12 +181,18 @@ class DCGANDiscriminator(nn.Module):
             width *= 2
         layers.append(nn.Flatten())
         self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(width * end * end, 1)
+        n_features = width * end * end
+        self.minibatch = (
+            MinibatchDiscrimination(n_features, minibatch_kernels, minibatch_kernel_dim)
+            if minibatch_kernels
+            else nn.Identity()
+        )
+        self.head = nn.Linear(n_features + minibatch_kernels, 1)
         _init_weights(self)
 
     def features(self, x: Tensor) -> Tensor:
-        """Flattened last conv activations, shape (B, F) with F = channels x end x end (4b*16 at 32 px)."""
-        return self.body(x)
+        """Flattened last conv activations (4b*16 at 32 px), with the minibatch statistics appended if any."""
+        return self.minibatch(self.body(x))
 
     def forward(self, x: Tensor) -> Tensor:
         """One raw score (logit) per example, shape (B,)."""

@@ -1,4 +1,4 @@
-"""Normalisation layers selected by name: ``"batch"``, ``"layer"`` or ``"none"``.
+"""Normalisation layers selected by name: ``"batch"``, ``"layer"``, ``"none"`` (and, in generators, ``"virtual_batch"``).
 
 Critics trained with a gradient penalty must not use batch normalisation: the penalty is a
 per-example gradient norm, and batch statistics make each score depend on the rest of the batch
@@ -13,23 +13,30 @@ from __future__ import annotations
 
 from torch import nn
 
+from gan_modules.networks.virtual_batch_norm import VirtualBatchNorm
+
 NORM_KINDS = ("batch", "layer", "none")
+# Virtual batch norm (Salimans et al. 2016, Sec. 3.5) is for generators only, as in the paper.
+GENERATOR_NORM_KINDS = NORM_KINDS + ("virtual_batch",)
 
 
-def check_norm(kind: str) -> str:
-    """Return ``kind`` if it names a supported normalisation, else raise ``ValueError``."""
-    if kind not in NORM_KINDS:
-        raise ValueError(f"norm must be one of {NORM_KINDS}, got {kind!r}")
+def check_norm(kind: str, kinds: tuple[str, ...] = NORM_KINDS) -> str:
+    """Return ``kind`` if it is one of ``kinds`` (default: the discriminators' choices), else raise ``ValueError``."""
+    if kind not in kinds:
+        raise ValueError(f"norm must be one of {kinds}, got {kind!r}")
     return kind
 
 
-def norm_layer(kind: str, channels: int) -> nn.Module:
+def norm_layer(kind: str, channels: int, reference_size: int = 0) -> nn.Module:
     """Normalisation for conv features of shape (B, C, H, W).
 
     ``"batch"``: ``BatchNorm2d(C)``; ``"layer"``: per-example layer norm over (C, H, W) with a
-    per-channel affine, ``GroupNorm(1, C)`` (WGAN-GP ``Normalize``); ``"none"``: ``Identity``.
+    per-channel affine, ``GroupNorm(1, C)`` (WGAN-GP ``Normalize``); ``"none"``: ``Identity``;
+    ``"virtual_batch"``: :class:`VirtualBatchNorm` with a reference batch of ``reference_size`` rows.
     """
-    check_norm(kind)
+    check_norm(kind, GENERATOR_NORM_KINDS)
+    if kind == "virtual_batch":
+        return VirtualBatchNorm(channels, reference_size)
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":
@@ -37,9 +44,12 @@ def norm_layer(kind: str, channels: int) -> nn.Module:
     return nn.Identity()
 
 
-def norm_layer_1d(kind: str, features: int) -> nn.Module:
-    """Normalisation for vector features of shape (B, F): ``BatchNorm1d``, ``LayerNorm(F)`` or ``Identity``."""
-    check_norm(kind)
+def norm_layer_1d(kind: str, features: int, reference_size: int = 0) -> nn.Module:
+    """Normalisation for vector features of shape (B, F): ``BatchNorm1d``, ``LayerNorm(F)``, ``Identity``
+    or :class:`VirtualBatchNorm` (``reference_size`` reference rows)."""
+    check_norm(kind, GENERATOR_NORM_KINDS)
+    if kind == "virtual_batch":
+        return VirtualBatchNorm(features, reference_size)
     if kind == "batch":
         return nn.BatchNorm1d(features)
     if kind == "layer":

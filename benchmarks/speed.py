@@ -1,0 +1,341 @@
+"""Training speed: the framework against a hand-written PyTorch loop of the same networks, in one run.
+
+    python benchmarks/speed.py [--quick] [--methods nsgan,wgan_gp] [--compile] [--channels-last]
+                               [--models dcgan,mlp] [--rounds 3] [--threads 2] [--device cpu]
+
+Two models (issue 7): a DCGAN at 32x32, batch 64 (``DCGANGenerator``/``DCGANDiscriminator``,
+``base_channels`` 64, latent 100) and the 2-D MLP GAN at batch 256 (``MLPGenerator``/
+``MLPDiscriminator`` defaults).  For each method both sides train the same initial networks with the
+same optimizers (the method's ``OptimizerSpec``s), the same loss functions
+(:mod:`gan_modules.losses`), the same ``n_critic`` schedule (one discriminator step a batch, a
+generator step every ``n_critic`` batches) and the same requires-grad toggling (the frozen player
+builds no weight gradients), on the same in-memory data:
+
+* framework: the method's module in a ``Trainer`` (``logger=False``, no progress bar, no
+  checkpointing: the training machinery itself), data from a
+  :class:`~datamodules.base.WeightedDataModule`; a step is timed from one
+  ``on_train_batch_start`` to the next (data fetch, hooks, logging included);
+* hand-written: a ``for`` loop over a ``DataLoader(shuffle=True)``; a step is one iteration.
+
+Rounds interleave the two sides (the order alternates).  A round's statistic is the median step
+time on CPU (robust to other processes) or, on CUDA, the mean over the timed window between two
+``synchronize()``; the best round of each side is reported.  ``ratio`` is framework time per step
+over hand-written time per step (1.03 = the framework is 3% slower); targets: 1.05 for the DCGAN,
+1.15 for the MLP GAN.  ``--compile`` (``torch.compile`` of both networks, on both sides) and
+``--channels-last`` (networks in channels-last memory format; convolutions only) add rows, with
+their effect as the speed-up of each side over its eager/default row.  Gradient-penalty methods
+cannot be compiled (double backward is not supported by ``torch.compile``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import platform
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Callable, Optional
+
+import lightning.pytorch as pl
+import torch
+from torch import Tensor, nn
+from torch.utils.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from datamodules.base import WeightedDataModule  # noqa: E402
+from gan_modules import losses  # noqa: E402
+from gan_modules.base import AdversarialModule  # noqa: E402
+from gan_modules.gan import GAN  # noqa: E402
+from gan_modules.nsgan_gp import NSGANGP  # noqa: E402
+from gan_modules.wgan import WGAN  # noqa: E402
+from gan_modules.wgan_gp import WGANGP  # noqa: E402
+from gan_modules.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------- what is timed
+@dataclass
+class Model:
+    data_shape: tuple[int, ...]
+    batch_size: int
+    generator: Callable[..., nn.Module]
+    discriminator: Callable[..., nn.Module]  # takes norm=
+    target: float  # issue 7
+    steps: int  # timed steps a round (full run)
+    warmup: int
+
+
+MODELS = {
+    "dcgan": Model((3, 32, 32), 64, partial(DCGANGenerator, latent_dim=100, base_channels=64),
+                   partial(DCGANDiscriminator, base_channels=64), target=1.05, steps=25, warmup=3),
+    "mlp": Model((2,), 256, MLPGenerator, MLPDiscriminator, target=1.15, steps=600, warmup=30),
+}
+
+
+@dataclass
+class Method:
+    """How to build the framework's module, and the same method's losses for the hand-written loop."""
+
+    build: Callable[..., AdversarialModule]
+    discriminator_loss: Callable[[AdversarialModule, nn.Module, Tensor, Tensor], Tensor]
+    generator_loss: Callable[[nn.Module, Tensor], Tensor]
+    penalty: bool = False  # a gradient penalty: no batch norm in the critic, no torch.compile
+    clip: bool = False
+
+
+def _gan_d(module, D, real, fake):
+    return losses.discriminator_loss(D(real), D(fake))
+
+
+def _wasserstein_d(module, D, real, fake):
+    return losses.wasserstein_critic_loss(D(real), D(fake))
+
+
+def _wgan_gp_d(module, D, real, fake):
+    return _wasserstein_d(module, D, real, fake) + module.penalty_weight * losses.gradient_penalty(
+        D, losses.interpolates(real, fake))
+
+
+def _gan_gp_d(module, D, real, fake):
+    return _gan_d(module, D, real, fake) + module.penalty_weight * losses.gradient_penalty(
+        D, losses.interpolates(real, fake))
+
+
+def _dragan_d(module, D, real, fake):
+    return _gan_d(module, D, real, fake) + module.penalty_weight * losses.gradient_penalty(
+        D, losses.dragan_perturbation(real, module.perturbation, module.perturbation_scale))
+
+
+def _wasserstein_g(D, fake):
+    return losses.wasserstein_generator_loss(D(fake))
+
+
+METHODS = {
+    "nsgan": Method(partial(GAN, generator_loss="non_saturating"), _gan_d,
+                    lambda D, fake: losses.non_saturating_generator_loss(D(fake))),
+    "gan": Method(partial(GAN, generator_loss="minimax"), _gan_d,
+                  lambda D, fake: losses.minimax_generator_loss(D(fake))),
+    "wgan": Method(WGAN, _wasserstein_d, _wasserstein_g, clip=True),
+    "wgan_gp": Method(WGANGP, _wgan_gp_d, _wasserstein_g, penalty=True),
+    "gan_gp": Method(partial(NSGANGP, penalty="interpolate"), _gan_gp_d,
+                     lambda D, fake: losses.non_saturating_generator_loss(D(fake)), penalty=True),
+    "dragan_ns": Method(partial(NSGANGP, penalty="dragan"), _dragan_d,
+                        lambda D, fake: losses.non_saturating_generator_loss(D(fake)), penalty=True),
+}
+
+
+# ---------------------------------------------------------------------------------- the two sides
+class InMemory(WeightedDataModule):
+    """A fixed tensor as a library datamodule (reweightable sampler, resumable loader)."""
+
+    def __init__(self, data: Tensor, batch_size: int) -> None:
+        super().__init__(batch_size=batch_size)
+        self.data = data
+        self.train_dataset = TensorDataset(data, torch.zeros(len(data), dtype=torch.int64))
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape[1:])
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        pass
+
+
+class Clock:
+    """Step timestamps; on CUDA only the window's ends, after a synchronize."""
+
+    def __init__(self, device: torch.device, warmup: int) -> None:
+        self.cuda, self.warmup = device.type == "cuda", warmup
+        self.stamps: list[float] = []
+        self.step = 0
+
+    def tick(self) -> None:
+        if self.step >= self.warmup:
+            if self.cuda and self.step == self.warmup:
+                torch.cuda.synchronize()
+            if not self.cuda or self.step == self.warmup:
+                self.stamps.append(time.perf_counter())
+        self.step += 1
+
+    def stop(self) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()
+        self.stamps.append(time.perf_counter())
+
+    def seconds_per_step(self, steps: int) -> float:
+        if self.cuda:
+            return (self.stamps[-1] - self.stamps[0]) / steps
+        return statistics.median(b - a for a, b in zip(self.stamps, self.stamps[1:]))
+
+
+class ClockCallback(pl.Callback):
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        self.clock.tick()
+
+    def on_train_end(self, trainer, pl_module):
+        self.clock.stop()
+
+
+def time_framework(module: AdversarialModule, data: InMemory, steps: int, warmup: int, device: torch.device) -> float:
+    clock = Clock(device, warmup)
+    trainer = pl.Trainer(accelerator=device.type, devices=1, max_epochs=1, limit_train_batches=warmup + steps,
+                         logger=False, enable_progress_bar=False, enable_checkpointing=False,
+                         enable_model_summary=False, callbacks=[ClockCallback(clock)])
+    trainer.fit(module, datamodule=data)
+    return clock.seconds_per_step(steps)
+
+
+class HandWritten:
+    """The framework's ``training_step`` written out: same losses, ``n_critic`` schedule and toggling."""
+
+    def __init__(self, module: AdversarialModule, method: Method, data: Tensor, variant: str,
+                 device: torch.device) -> None:
+        generator, discriminator = copy.deepcopy(module.generator), copy.deepcopy(module.discriminator)
+        self.opt_g = module.generator_optimizer.build(generator.parameters())
+        self.opt_d = module.discriminator_optimizer.build(discriminator.parameters())
+        self.G, self.D = prepare(generator, variant), prepare(discriminator, variant)
+        self.module, self.method, self.device = module, method, device  # the module: hyper-parameters only
+        self.latent_dim, self.n_critic = module.latent_dim, module.n_critic
+        self.data = TensorDataset(data, torch.zeros(len(data), dtype=torch.int64))
+        self.since_generator_step = 0
+
+    def run(self, batch_size: int, steps: int, warmup: int) -> float:
+        clock = Clock(self.device, warmup)
+        loader = DataLoader(self.data, batch_size=batch_size, shuffle=True, drop_last=True)
+        batches = iter(loader)
+        for _ in range(warmup + steps):
+            clock.tick()
+            real, _ = next(batches)
+            self.step(real.to(self.device, non_blocking=True))
+        clock.stop()
+        return clock.seconds_per_step(steps)
+
+    def step(self, real: Tensor) -> None:
+        G, D, method = self.G, self.D, self.method
+        G.requires_grad_(False)
+        fake = G(torch.randn(real.size(0), self.latent_dim, device=self.device)).detach()
+        loss = method.discriminator_loss(self.module, D, real, fake)
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_d.step()
+        G.requires_grad_(True)
+        if method.clip:
+            losses.clip_weights_(D, self.module.clip_value)
+        self.since_generator_step += 1
+        if self.since_generator_step < self.n_critic:
+            return
+        D.requires_grad_(False)
+        loss = method.generator_loss(D, G(torch.randn(real.size(0), self.latent_dim, device=self.device)))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        D.requires_grad_(True)
+        self.since_generator_step = 0
+
+
+# ---------------------------------------------------------------------------------- one table row
+def prepare(network: nn.Module, variant: str) -> nn.Module:
+    if variant == "channels_last":
+        return network.to(memory_format=torch.channels_last)
+    if variant == "compile":
+        return torch.compile(network)
+    return network
+
+
+def measure(model_name: str, method_name: str, variant: str, rounds: int, quick: bool, device: torch.device) -> dict:
+    """Best-round seconds per step of both sides for one (model, method, variant)."""
+    model, method = MODELS[model_name], METHODS[method_name]
+    steps = max(model.steps // 4, 8) if quick else model.steps
+    torch.manual_seed(0)
+    norm = {"norm": "layer"} if method.penalty and model_name == "dcgan" else {}  # no batch norm under a penalty
+    module = method.build(generator=model.generator, discriminator=partial(model.discriminator, **norm),
+                          data_shape=model.data_shape).to(device)
+    # data for every step of a round without a second epoch: both sides iterate a fresh loader a round
+    data = torch.rand(model.batch_size * (model.warmup + steps), *model.data_shape) * 2 - 1
+    hand = HandWritten(module, method, data, variant, device)
+    module.generator, module.discriminator = prepare(module.generator, variant), prepare(module.discriminator, variant)
+    datamodule = InMemory(data, model.batch_size)
+    framework, handwritten = [], []
+    for round_ in range(rounds):
+        sides = ("framework", "hand") if round_ % 2 == 0 else ("hand", "framework")
+        for side in sides:
+            if side == "framework":
+                framework.append(time_framework(module, datamodule, steps, model.warmup, device))
+            else:
+                handwritten.append(hand.run(model.batch_size, steps, model.warmup))
+    return {"model": model_name, "method": method_name, "variant": variant, "framework": min(framework),
+            "hand": min(handwritten), "ratio": min(framework) / min(handwritten), "target": model.target,
+            "steps": steps, "rounds": rounds}
+
+
+# ---------------------------------------------------------------------------------- the report
+def table(rows: list[dict]) -> str:
+    lines = ["| model | method | variant | framework steps/s | hand-written steps/s | ratio (time/step) | target |"
+             " variant's speed-up (framework / hand-written) |",
+             "|---|---|---|---|---|---|---|---|"]
+    baseline = {(r["model"], r["method"]): r for r in rows if r["variant"] == "default"}
+    for r in rows:
+        base = baseline.get((r["model"], r["method"]))
+        effect = "" if r["variant"] == "default" or base is None else (
+            f"{base['framework'] / r['framework']:.2f}x / {base['hand'] / r['hand']:.2f}x")
+        verdict = "ok" if r["ratio"] <= r["target"] else "over"
+        lines.append(f"| {r['model']} | {r['method']} | {r['variant']} | {1 / r['framework']:.1f} | "
+                     f"{1 / r['hand']:.1f} | {r['ratio']:.3f} | {r['target']:.2f} ({verdict}) | {effect} |")
+    return "\n".join(lines)
+
+
+def machine(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)}, torch {torch.__version__}"
+    return (f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads, "
+            f"torch {torch.__version__}, lightning {pl.__version__}")
+
+
+def main(argv: Optional[list[str]] = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", default="dcgan,mlp", help="comma-separated: dcgan, mlp")
+    parser.add_argument("--methods", default="nsgan", help=f"comma-separated: {', '.join(METHODS)}")
+    parser.add_argument("--compile", action="store_true", help="add rows with torch.compile'd networks")
+    parser.add_argument("--channels-last", action="store_true", help="add DCGAN rows in channels-last format")
+    parser.add_argument("--quick", action="store_true", help="a quarter of the steps, 2 rounds")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, quick 2)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (1: OpenMP threads stall when other processes share the cores)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    rounds = args.rounds or (2 if args.quick else 3)
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    rows = []
+    for model_name in args.models.split(","):
+        for method_name in args.methods.split(","):
+            variants = ["default"]
+            if args.channels_last and model_name == "dcgan":
+                variants.append("channels_last")
+            if args.compile and not METHODS[method_name].penalty:
+                variants.append("compile")
+            for variant in variants:
+                row = measure(model_name, method_name, variant, rounds, args.quick, device)
+                rows.append(row)
+                print(f"{model_name} {method_name} {variant}: framework {1e3 * row['framework']:.2f} ms/step, "
+                      f"hand-written {1e3 * row['hand']:.2f} ms/step, ratio {row['ratio']:.3f}", flush=True)
+    print(f"\nmachine: {machine(device)}; {rounds} rounds, best-round "
+          f"{'median' if device.type == 'cpu' else 'mean'} step time\n")
+    print(table(rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

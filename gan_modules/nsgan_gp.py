@@ -1,0 +1,115 @@
+"""NS-GAN with a gradient penalty: GAN-GP and DRAGAN-NS of Fedus, Rosca, Lakshminarayanan, Dai, Mohamed,
+Goodfellow 2018, "Many Paths to Equilibrium: GANs Do Not Need to Decrease a Divergence at Every Step"
+(arXiv:1710.08446).
+
+Unverified parts (the paper text could not be read when this was written; see the spec, algorithms.md Sec. 4):
+
+* the penalty is on the discriminator's *logit* (pre-sigmoid output); the paper says "D";
+* lambda = 10 for both penalties (the paper's main experiments; it also sweeps lambda);
+* which DRAGAN perturbation Fedus et al. used.  ``perturbation="dragan_code"`` (default) is the DRAGAN
+  reference code [code: ``DRAGAN.ipynb``]: one-sided uniform noise of scale ``0.5*std(batch)``,
+  interpolated with one ``alpha`` per sample; ``"gaussian"`` is the DRAGAN paper's ``x + delta``
+  with ``delta ~ N(0, (c*std)^2 I)`` (Kodali et al. 2017; scale unverified);
+* the optimizer: Adam(1e-4, betas=(0.5, 0.9)) and one D step per G step are the DRAGAN reference
+  code's settings; the same Adam settings are the WGAN-GP authors' gan_cifar.py / gan_toy.py ones,
+  used here for GAN-GP too.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from torch import Tensor
+
+from gan_modules.base import AdversarialModule
+from gan_modules.losses import (
+    DRAGAN_PERTURBATIONS,
+    discriminator_loss,
+    dragan_perturbation,
+    gradient_penalty,
+    interpolates,
+    non_saturating_generator_loss,
+)
+from gan_modules.optimizer import OptimizerSpec
+from gan_modules.wgan_gp import reject_batch_norm
+
+# DRAGAN reference code: Adam(lr=1e-4, beta1=0.5, beta2=0.9) for both players [code: DRAGAN.ipynb].
+NSGAN_GP_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-4, betas=(0.5, 0.9))
+PENALTIES = ("interpolate", "dragan")
+
+
+class NSGANGP(AdversarialModule):
+    """The non-saturating GAN plus a gradient penalty on the discriminator's logit ``l``.
+
+    ``L_D = -E[log D(x)] - E[log(1 - D(G(z)))] + lambda * E[(||grad l(x_hat)||_2 - 1)^2]``;
+    ``L_G = -E[log D(G(z))]`` (non-saturating).  The losses are NS-GAN's, not Wasserstein ones;
+    only the penalty is borrowed.
+
+    * ``penalty="interpolate"`` (GAN-GP): ``x_hat`` between real and fake, one ``eps`` per sample,
+      exactly as WGAN-GP (:func:`~gan_modules.losses.interpolates`).
+    * ``penalty="dragan"`` (DRAGAN-NS): ``x_hat`` near the real data only
+      (:func:`~gan_modules.losses.dragan_perturbation`); fakes play no part.
+
+    Logs ``"penalty"`` (the unweighted penalty).  Unverified choices: see the module docstring.
+
+    Args:
+        penalty: ``"interpolate"`` (GAN-GP) or ``"dragan"`` (DRAGAN-NS).
+        perturbation: DRAGAN's point form, ``"dragan_code"`` (default) or ``"gaussian"``; used
+            only with ``penalty="dragan"``.
+        penalty_weight: ``lambda`` (10 [unverified], Fedus et al.; DRAGAN code).
+        perturbation_scale: ``c`` in ``c*std(batch)`` (0.5, DRAGAN code).
+        n_critic: 1 (DRAGAN code, NS-GAN).
+        generator_optimizer / discriminator_optimizer: Adam(1e-4, betas=(0.5, 0.9)) (DRAGAN code).
+
+    The discriminator must not contain batch norm (``ValueError``), as for WGAN-GP: the penalty is
+    per example.  Other arguments: :class:`~gan_modules.base.AdversarialModule`; the overridden
+    ones are keyword-only here.
+    """
+
+    def __init__(
+        self,
+        *args,
+        penalty: Literal["interpolate", "dragan"] = "interpolate",
+        perturbation: Literal["dragan_code", "gaussian"] = "dragan_code",
+        penalty_weight: float = 10.0,
+        perturbation_scale: float = 0.5,
+        n_critic: int = 1,
+        generator_optimizer: OptimizerSpec = NSGAN_GP_OPTIMIZER,
+        discriminator_optimizer: OptimizerSpec = NSGAN_GP_OPTIMIZER,
+        **kwargs,
+    ) -> None:
+        super().__init__(
+            *args,
+            n_critic=n_critic,
+            generator_optimizer=generator_optimizer,
+            discriminator_optimizer=discriminator_optimizer,
+            **kwargs,
+        )
+        if penalty not in PENALTIES:
+            raise ValueError(f"penalty must be one of {PENALTIES}, got {penalty!r}")
+        if perturbation not in DRAGAN_PERTURBATIONS:
+            raise ValueError(f"perturbation must be one of {DRAGAN_PERTURBATIONS}, got {perturbation!r}")
+        if penalty_weight < 0:
+            raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
+        if perturbation_scale < 0:
+            raise ValueError(f"perturbation_scale must be non-negative, got {perturbation_scale}")
+        reject_batch_norm(self.discriminator, "GAN-GP" if penalty == "interpolate" else "DRAGAN-NS")
+        self.penalty = penalty
+        self.perturbation = perturbation
+        self.penalty_weight = penalty_weight
+        self.perturbation_scale = perturbation_scale
+
+    def penalty_points(self, real: Tensor, fake: Tensor) -> Tensor:
+        """Where the gradient is penalised: interpolates (GAN-GP) or perturbed real data (DRAGAN-NS)."""
+        if self.penalty == "interpolate":
+            return interpolates(real, fake)
+        return dragan_perturbation(real, self.perturbation, self.perturbation_scale)
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        loss = discriminator_loss(self.discriminator(real), self.discriminator(fake))
+        penalty = gradient_penalty(self.discriminator, self.penalty_points(real, fake), scaler=self.grad_scaler)
+        self.log("penalty", penalty.detach())
+        return loss + self.penalty_weight * penalty
+
+    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
+        return non_saturating_generator_loss(self.discriminator(fake))

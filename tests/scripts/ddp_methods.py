@@ -1,0 +1,129 @@
+"""Every available method trained by two CPU processes (gloo DDP); each rank reports its weights and data.
+
+    python tests/scripts/ddp_methods.py OUTPUT_DIR [METHOD ...]
+
+Run as one subprocess by tests/test_ddp.py.  This process is rank 0 and starts rank 1 itself
+(``LOCAL_RANK`` etc. in the environment, so Lightning launches nothing), which lets one script run
+several fits in a row on one process group: Lightning's own launcher would re-run the whole
+script for rank 1 at the first fit, and a second fit would launch again.
+
+For each method both ranks fit 6 batches (2 epochs of 3 batches of 16 from their half of 96 ring
+points) with ``strategy=DDPStrategy(find_unused_parameters=True)``, the setting every method needs
+(lightning.md section 3).  Rank 0 all-gathers each rank's final parameters and buffers and the
+points each rank trained on in epoch 0, and writes ``OUTPUT_DIR/results.json``: per method whether
+the weights are bit-identical, whether they moved from the initial ones, whether the ranks' data
+were disjoint and together the whole training set, the global steps and generator steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import lightning.pytorch as pl  # noqa: E402
+import torch  # noqa: E402
+from lightning.pytorch.strategies import DDPStrategy  # noqa: E402
+
+import scale_methods  # noqa: E402
+
+N_TRAIN, BATCH_SIZE, EPOCHS = 96, 16, 2  # 3 batches per rank and epoch
+
+
+class RecordEpochZero(pl.Callback):
+    """The real points this rank trained on in epoch 0."""
+
+    def __init__(self) -> None:
+        self.points: list[torch.Tensor] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        if trainer.current_epoch == 0:
+            self.points.append(batch[0].detach().clone())
+
+
+def flat_state(module: pl.LightningModule) -> torch.Tensor:
+    return torch.cat([t.detach().reshape(-1).to(torch.float64) for t in module.state_dict().values()])
+
+
+def train(method: str) -> dict:
+    """Fit ``method`` on both ranks; rank 0's view of what the ranks ended with."""
+    pl.seed_everything(0, verbose=False)
+    module = scale_methods.build("nsgan" if method == "adagan" else method)
+    initial = flat_state(module)
+    record = RecordEpochZero()
+    callbacks: list[pl.Callback] = [record]
+    if method == "adagan":  # AdaGAN around NS-GAN: two stages of one epoch
+        callbacks.append(scale_methods.adagan_callback())
+    strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo", timeout=timedelta(seconds=120))
+    trainer = scale_methods.trainer(devices=2, strategy=strategy, max_epochs=EPOCHS, callbacks=callbacks)
+    started = time.perf_counter()
+    trainer.fit(module, datamodule=scale_methods.ring(batch_size=BATCH_SIZE, n_train=N_TRAIN))
+    seconds = time.perf_counter() - started
+    gather = trainer.strategy.all_gather
+    states = gather(flat_state(module))
+    points = gather(torch.cat(record.points))
+    steps = gather(torch.tensor([trainer.global_step, module.generator_steps]))
+    result = {
+        "world_size": trainer.world_size,
+        "identical_weights": bool(torch.equal(states[0], states[1])),
+        "max_abs_difference": float((states[0] - states[1]).abs().max()),
+        "weights_moved": bool(not torch.equal(states[0], initial)),
+        "points_per_rank": [len(p) for p in points],
+        "ranks_share_points": bool((points[0][:, None, :] == points[1][None, :, :]).all(-1).any()),
+        "points_cover_training_set": bool(torch.unique(points.reshape(-1, 2), dim=0).shape[0] == N_TRAIN),
+        "global_steps": steps[:, 0].tolist(),
+        "generator_steps": steps[:, 1].tolist(),
+        "fit_seconds": round(seconds, 2),
+    }
+    if method == "adagan":
+        adagan = callbacks[1]
+        mixture_and_data_weights = gather(torch.cat([adagan.mixture.weights, adagan.data_weights.to(torch.float64)]))
+        result["adagan_stages"] = adagan.stage
+        result["identical_adagan_weights"] = bool(torch.equal(*mixture_and_data_weights))
+    return result
+
+
+def run(output_dir: Path, methods: list[str]) -> None:
+    warnings.filterwarnings("ignore")
+    results = {method: train(method) for method in methods}
+    if int(os.environ["LOCAL_RANK"]) == 0:
+        (output_dir / "results.json").write_text(json.dumps(results, indent=1))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main(output_dir: Path, methods: list[str]) -> int:
+    if "LOCAL_RANK" in os.environ:  # rank 1, started below
+        run(output_dir, methods)
+        return 0
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), NODE_RANK="0", WORLD_SIZE="2")
+    partner = subprocess.Popen([sys.executable, __file__, str(output_dir), *methods],
+                               env={**os.environ, "LOCAL_RANK": "1"})
+    os.environ["LOCAL_RANK"] = "0"
+    try:
+        run(output_dir, methods)
+    finally:
+        try:
+            code = partner.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            partner.kill()
+            code = -9
+    return code
+
+
+if __name__ == "__main__":
+    names = sys.argv[2:] or scale_methods.available() + ["adagan"]
+    sys.exit(main(Path(sys.argv[1]), names))

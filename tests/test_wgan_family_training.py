@@ -1,0 +1,63 @@
+"""Training the Wasserstein / gradient-penalty family with its configs: mode coverage on the toy mixtures.
+
+The CI runs (a few hundred steps) assert a clear improvement over the untrained generator; the slow runs use each
+config's full step budget and assert the issue's targets (ring8: 8/8 modes and at least half of 2,500 samples
+high-quality; grid25: at least 20 of 25 modes).
+"""
+
+import time
+
+import pytest
+import torch
+
+from gan_modules.metrics.mode_coverage import mode_statistics
+from train import main
+
+N_SAMPLES = 2500  # VEEGAN / PacGAN protocol
+QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+def train(config, tmp_path, *overrides):
+    """Train with ``config`` (plus command-line overrides); return (mode statistics of 2,500 samples, wall seconds)."""
+    start = time.perf_counter()
+    cli = main(["fit", "--config", config, f"--trainer.default_root_dir={tmp_path}", *QUIET, *overrides])
+    seconds = time.perf_counter() - start
+    torch.manual_seed(2500)
+    samples = cli.model.cpu().sample(N_SAMPLES)
+    stats = mode_statistics(samples, cli.datamodule.centres, cli.datamodule.std)
+    nearest = torch.cdist(samples, cli.datamodule.centres).min(dim=1).values
+    stats["median_distance"] = nearest.median().item()
+    print(f"{config}: {stats['modes_captured']} modes, {stats['high_quality_fraction']:.3f} high-quality, "
+          f"median distance {stats['median_distance']:.4f}, {seconds:.0f} s")
+    return stats, seconds
+
+
+@pytest.fixture(scope="module")
+def untrained_ring8(tmp_path_factory):
+    """The generator after one critic step (no generator step yet): the same initial generator for every config,
+    since each config seeds 0 and the module builds its generator first."""
+    stats, _ = train("configs/ring8_wgan_gp.yaml", tmp_path_factory.mktemp("untrained"), "--trainer.max_steps=1")
+    assert stats["median_distance"] > 0.5  # the untrained MLP generator sits near the ring's centre
+    return stats
+
+
+@pytest.mark.parametrize("method, steps", [("wgan", 600), ("wgan_gp", 600), ("nsgan_gp", 600), ("dragan_ns", 600)])
+def test_short_ring8_run_improves_on_the_untrained_generator(method, steps, untrained_ring8, tmp_path):
+    stats, _ = train(f"configs/ring8_{method}.yaml", tmp_path, f"--trainer.max_steps={steps}",
+                     "--data.init_args.n_train=20000")
+    assert stats["median_distance"] < 0.5 * untrained_ring8["median_distance"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns"])
+def test_ring8_config_captures_all_modes_with_half_high_quality(method, tmp_path):
+    stats, _ = train(f"configs/ring8_{method}.yaml", tmp_path)
+    assert stats["modes_captured"] == 8
+    assert stats["high_quality_fraction"] >= 0.5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns"])
+def test_grid25_config_captures_at_least_20_modes(method, tmp_path):
+    stats, _ = train(f"configs/grid25_{method}.yaml", tmp_path)
+    assert stats["modes_captured"] >= 20

@@ -10,6 +10,7 @@ linked into the model, so the networks are built for the data they see.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
@@ -19,6 +20,10 @@ import callbacks  # noqa: F401  (registers the library's callbacks for the CLI)
 import datamodules  # noqa: F401  (registers the datamodules)
 import gan_modules  # noqa: F401  (registers the methods and networks)
 import gan_modules.networks  # noqa: F401
+
+
+# The datamodules serve their held-out split to modules with a validation_step; ours have none.
+warnings.filterwarnings("ignore", message=".*val_dataloader.*but have no `validation_step`")
 
 
 class SaveAndLogConfig(SaveConfigCallback):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import lightning.pytorch as pl
 from torch import Tensor
@@ -21,6 +21,9 @@ class WeightedDataModule(pl.LightningDataModule):
     replacement) from the next epoch on; the sampler's state is saved in checkpoints, and the train
     dataloader's position within an epoch too (:class:`~datamodules.resumable.ResumableDataLoader`),
     so a run resumed mid-epoch continues with the batches the uninterrupted run would have seen.
+
+    ``val_dataloader`` serves ``val_dataset`` (in order, unweighted) to modules that define a
+    ``validation_step``; for modules without one Lightning skips the val loop (with a warning).
     """
 
     def __init__(self, batch_size: int = 64, num_workers: int = 0) -> None:
@@ -72,6 +75,15 @@ class WeightedDataModule(pl.LightningDataModule):
                              f"(batch_size={self.batch_size})")
         return ResumableDataLoader(self.train_dataset, draws=self.sampler, batch_size=self.batch_size, drop_last=True,
                                    num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+
+    def val_dataloader(self) -> Union[DataLoader, list]:
+        """The held-out split in a fixed order, all of it (no reweighting); ``[]`` where there is none."""
+        if self.train_dataset is None:
+            self.setup("validate")
+        if self.val_dataset is None:
+            return []
+        return DataLoader(self.val_dataset, batch_size=self.batch_size, shuffle=False, drop_last=False,
+                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def state_dict(self) -> dict[str, Any]:
         return {"sampler": self._sampler.state_dict()} if self._sampler is not None else {}

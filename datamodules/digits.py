@@ -15,7 +15,8 @@ class Digits(WeightedDataModule):
     images in ``[-1, 1]`` (pixel values 0..16 mapped by ``x / 16 * 2 - 1``) with their class labels.
 
     A seeded random ``val_fraction`` of the images is held out as ``val_dataset`` (evaluation,
-    reconstruction error, Parzen bandwidth selection).
+    reconstruction error, Parzen bandwidth selection).  ``val_fraction`` 0.2 and ``batch_size`` 64
+    (AdaGAN's toy scripts' batch size) are this library's defaults, not taken from a paper on this set.
     """
 
     def __init__(self, batch_size: int = 64, val_fraction: float = 0.2, seed: int = 0, num_workers: int = 0) -> None:

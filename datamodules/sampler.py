@@ -21,7 +21,12 @@ class ReweightableSampler(Sampler[int]):
     DDP rank builds the same list and Lightning's ``DistributedSamplerWrapper`` hands the ranks
     disjoint shards of it.  ``base_seed`` is drawn from the global RNG when not given, so
     ``seed_everything`` makes runs reproducible.  ``state_dict`` holds what a resumed run needs.
+
+    Weighted draws are limited to ``2**24`` examples (the most categories ``torch.multinomial`` takes).
     """
+
+    #: the largest number of categories torch.multinomial accepts
+    MAX_WEIGHTED_EXAMPLES = 2**24
 
     def __init__(self, num_examples: int, weights: Optional[Tensor] = None, base_seed: Optional[int] = None) -> None:
         if num_examples < 1:
@@ -37,6 +42,9 @@ class ReweightableSampler(Sampler[int]):
         if weights is None:
             self.weights = None
             return
+        if self.num_examples > self.MAX_WEIGHTED_EXAMPLES:
+            raise ValueError(f"weighted sampling supports at most {self.MAX_WEIGHTED_EXAMPLES} examples "
+                             f"(torch.multinomial), this sampler has {self.num_examples}")
         weights = torch.as_tensor(weights, dtype=torch.float64).detach().cpu()
         if weights.shape != (self.num_examples,):
             raise ValueError(f"expected {self.num_examples} weights (one per example), got shape {tuple(weights.shape)}")
@@ -61,7 +69,8 @@ class ReweightableSampler(Sampler[int]):
         return iter(indices.tolist())
 
     def state_dict(self) -> dict[str, Any]:
-        return {"base_seed": self.base_seed, "epoch": self.epoch, "weights": self.weights}
+        weights = None if self.weights is None else self.weights.clone()
+        return {"base_seed": self.base_seed, "epoch": self.epoch, "weights": weights}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.base_seed, self.epoch = state["base_seed"], state["epoch"]

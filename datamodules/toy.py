@@ -16,13 +16,23 @@ class GaussianMixture2D(WeightedDataModule):
     """Equal-weight isotropic Gaussians at ``centres``; the label of a point is its mode's index.
 
     The training and validation sets are drawn once from ``seed`` with a private generator, so
-    they do not depend on (or disturb) the global RNG.
+    they do not depend on (or disturb) the global RNG.  Each point's mode is drawn uniformly.
+
+    Args:
+        centres: ``(K, 2)`` mode centres.
+        std: standard deviation of every coordinate of every mode.
+        n_train, n_val: sizes of the training and held-out sets (``n_val = 0``: no held-out set).
+        seed: seed of the private generator the sets are drawn from.
+        batch_size, num_workers: see :class:`~datamodules.base.WeightedDataModule`.
     """
 
     def __init__(self, centres: Tensor, std: float, n_train: int, n_val: int, seed: int,
                  batch_size: int, num_workers: int = 0) -> None:
         super().__init__(batch_size=batch_size, num_workers=num_workers)
-        if std <= 0:
+        centres = torch.as_tensor(centres)
+        if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) < 1:
+            raise ValueError(f"centres must have shape (K, 2) with K >= 1, got {tuple(centres.shape)}")
+        if not std > 0:
             raise ValueError(f"std must be positive, got {std}")
         if n_train < 1 or n_val < 0:
             raise ValueError(f"n_train must be positive and n_val non-negative, got {n_train} and {n_val}")
@@ -59,7 +69,9 @@ class RingOfGaussians(GaussianMixture2D):
     Defaults are the 2D-ring of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 8
     modes, radius 1, std 0.01 [code: PacGAN ``2DRing_*/config.py``, variance ``0.01**2``].  The
     angles exclude ``2*pi``: ``linspace(0, 2*pi, K)``, found in several reference copies, puts two
-    modes on top of each other.  ``n_train`` 100,000 as PacGAN's toy sets.
+    modes on top of each other.  ``n_train`` 100,000 as PacGAN's toy sets (algorithms.md section 8).
+    ``n_val`` 10,000 and ``batch_size`` 256 are this library's choices (PacGAN trains with batches of
+    100; any size works).
     """
 
     def __init__(self, n_modes: int = 8, radius: float = 1.0, std: float = 0.01, n_train: int = 100_000,
@@ -77,7 +89,9 @@ class GridOfGaussians(GaussianMixture2D):
     """``grid_size**2`` Gaussians on a square grid centred at the origin.
 
     Defaults are the 2D-grid of VEEGAN and PacGAN: 5x5 modes at ``(i, j)``, ``i, j`` in
-    ``{-4, -2, 0, 2, 4}`` (spacing 2), std 0.05 [code: PacGAN ``2DGrid_*/config.py``].
+    ``{-4, -2, 0, 2, 4}`` (spacing 2), std 0.05 [code: PacGAN ``2DGrid_*/config.py``, ``MEANS``],
+    100,000 training points as there.  ``n_val`` 10,000 and ``batch_size`` 256 are this library's
+    choices, as for :class:`RingOfGaussians`.
     """
 
     def __init__(self, grid_size: int = 5, spacing: float = 2.0, std: float = 0.05, n_train: int = 100_000,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Optional
-from urllib.error import URLError
 
 import torchvision
 from torchvision import transforms
@@ -39,22 +38,26 @@ class _PresenceCheckedCIFAR10(torchvision.datasets.CIFAR10):
 
 
 class _TorchvisionDataModule(WeightedDataModule):
-    """Shared download/missing-data handling; subclasses say where files live and how to build a split."""
+    """Shared download/missing-data handling; subclasses say where files live and how to build a split.
+
+    The data set's test split is ``val_dataset``.  ``batch_size`` 64 as PyTorch's DCGAN example
+    [code: ``examples/dcgan/main.py``, ``--batchSize``].
+    """
+
+    expected_location: str = ""  # the folder under data_dir that torchvision reads
+    how_to_provide: str = ""
 
     def __init__(self, data_dir: str = "data", download: bool = False, batch_size: int = 64, num_workers: int = 0):
         super().__init__(batch_size=batch_size, num_workers=num_workers)
         self.data_dir = Path(data_dir)
         self.download = download
 
-    expected_location: str = ""
-    how_to_provide: str = ""
-
     def _build(self, train: bool, download: bool):
         raise NotImplementedError
 
     def _missing(self, reason: str) -> DatasetNotFoundError:
         return DatasetNotFoundError(
-            f"{type(self).__name__} data not found in {(self.data_dir / self.expected_location).resolve()} "
+            f"{type(self).__name__} data not found in {(self.data_dir / self.expected_location).absolute()} "
             f"({reason}). {self.how_to_provide}"
         )
 
@@ -64,7 +67,8 @@ class _TorchvisionDataModule(WeightedDataModule):
         try:
             self._build(train=True, download=True)
             self._build(train=False, download=True)
-        except (URLError, OSError, RuntimeError) as error:
+        # URLError and socket errors are OSErrors; MNIST raises RuntimeError once every mirror failed
+        except (OSError, RuntimeError) as error:
             raise self._missing(f"download failed: {error}") from error
 
     def setup(self, stage: Optional[str] = None) -> None:
@@ -73,8 +77,9 @@ class _TorchvisionDataModule(WeightedDataModule):
         try:
             self.train_dataset = self._build(train=True, download=False)
             self.val_dataset = self._build(train=False, download=False)
-        except RuntimeError as error:
-            raise self._missing("download=False" if not self.download else str(error)) from error
+        except RuntimeError as error:  # torchvision's "Dataset not found" (MNIST) / "... or corrupted" (CIFAR10)
+            reason = "download=True, but prepare_data() has not downloaded it" if self.download else "download=False"
+            raise self._missing(reason) from error
 
 
 class MNIST(_TorchvisionDataModule):
@@ -117,7 +122,15 @@ class CIFAR10(_TorchvisionDataModule):
 
 class ImageFolder(WeightedDataModule):
     """Any folder of images laid out as ``root/<class>/<image>``, resized and centre-cropped to
-    ``image_size`` (one of the DCGAN sizes 8, 28, 32, 64), ``channels`` 1 (grey) or 3 (RGB)."""
+    ``image_size`` (one of the DCGAN sizes 8, 28, 32, 64), ``channels`` 1 (grey) or 3 (RGB).
+
+    There is no held-out split (``val_dataset`` stays ``None``).  ``image_size`` 64 and
+    ``batch_size`` 64 are the defaults of PyTorch's DCGAN example [code: ``examples/dcgan/main.py``,
+    ``--imageSize``, ``--batchSize``].
+    """
+
+    layout = ("Put the images in sub-folders of root, one a class (root/<class>/<image>.png or .jpg); "
+              "a single sub-folder is fine for unlabelled data.")
 
     def __init__(self, root: str, image_size: int = 64, channels: int = 3, batch_size: int = 64,
                  num_workers: int = 0) -> None:
@@ -137,15 +150,15 @@ class ImageFolder(WeightedDataModule):
             return
         if not self.root.is_dir():
             raise DatasetNotFoundError(
-                f"ImageFolder data not found: {self.root.resolve()} is not a directory. Put the images in "
-                "sub-folders, one a class (root/<class>/<image>.png); a single sub-folder is fine for unlabelled data."
+                f"ImageFolder data not found: {self.root.absolute()} is not a directory. {self.layout}"
             )
         steps = [transforms.Resize(self.image_size), transforms.CenterCrop(self.image_size)]
         if self.channels == 1:
             steps.append(transforms.Grayscale(1))
         transform = transforms.Compose([*steps, transforms.ToTensor(), to_unit_range(self.channels)])
-        loader = lambda path: torchvision.datasets.folder.default_loader(path).convert("RGB")  # noqa: E731
-        try:
-            self.train_dataset = torchvision.datasets.ImageFolder(str(self.root), transform=transform, loader=loader)
-        except FileNotFoundError as error:
-            raise DatasetNotFoundError(f"ImageFolder data not found in {self.root.resolve()}: {error}") from error
+        try:  # torchvision's default (PIL) loader gives RGB images
+            self.train_dataset = torchvision.datasets.ImageFolder(str(self.root), transform=transform)
+        except FileNotFoundError as error:  # no class folder, or no image files in them
+            raise DatasetNotFoundError(
+                f"ImageFolder data not found in {self.root.absolute()}: {error}. {self.layout}"
+            ) from error

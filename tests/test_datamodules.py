@@ -2,11 +2,14 @@
 
 import math
 import pickle
+import re
 import struct
+from urllib.error import URLError
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from PIL import Image
 
 from datamodules import (CIFAR10, MNIST, DatasetNotFoundError, Digits, GridOfGaussians, ImageFolder,
@@ -47,6 +50,16 @@ def test_toy_data_is_reproducible_from_its_seed_only():
         d.setup()
     assert torch.equal(a.train_dataset.tensors[0], b.train_dataset.tensors[0])
     assert not torch.equal(a.train_dataset.tensors[0], c.train_dataset.tensors[0])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: RingOfGaussians(n_modes=0), "n_modes"), (lambda: RingOfGaussians(std=0.0), "std"),
+    (lambda: GridOfGaussians(grid_size=0), "grid_size"), (lambda: GridOfGaussians(std=float("nan")), "std"),
+    (lambda: RingOfGaussians(n_train=0), "n_train"), (lambda: RingOfGaussians(batch_size=0), "batch_size"),
+])
+def test_toy_arguments_are_validated(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
 
 
 def test_digits_are_8x8_in_minus_one_one_with_a_split():
@@ -91,9 +104,35 @@ def test_samplers_with_one_seed_agree_and_resume_from_their_state():
     assert list(resumed) == expected_next
 
 
+def test_new_weights_apply_from_the_next_epoch_and_none_restores_permutations():
+    sampler = ReweightableSampler(100, base_seed=3)
+    epoch = iter(sampler)
+    first_half = [next(epoch) for _ in range(50)]
+    weights = torch.zeros(100)
+    weights[7] = 1.0
+    sampler.set_weights(weights)
+    assert sorted(first_half + list(epoch)) == list(range(100))  # the running epoch is unchanged
+    assert list(sampler) == [7] * 100
+    sampler.set_weights(None)
+    assert sorted(sampler) == list(range(100))
+
+
+def test_base_seed_comes_from_the_global_rng():
+    """``seed_everything`` (same global seed on every rank) gives every rank the same draws."""
+    torch.manual_seed(11)
+    a = ReweightableSampler(30)
+    torch.manual_seed(11)
+    b = ReweightableSampler(30)
+    torch.manual_seed(12)
+    c = ReweightableSampler(30)
+    assert a.base_seed == b.base_seed != c.base_seed
+    assert list(a) == list(b) != list(c)
+
+
 @pytest.mark.parametrize("weights, message", [
     (torch.ones(3), "expected 10 weights"), (-torch.ones(10), "non-negative"),
     (torch.zeros(10), "positive sum"), (torch.full((10,), float("nan")), "finite"),
+    (torch.ones(10, 1), "expected 10 weights"), (torch.full((10,), float("inf")), "finite"),
 ])
 def test_bad_weights_are_rejected(weights, message):
     with pytest.raises(ValueError, match=message):
@@ -110,8 +149,19 @@ def test_datamodule_weights_take_effect_and_are_checkpointed():
     first_four = ring.train_dataset.tensors[0][:4]
     assert all((x[:, None] == first_four[None]).all(-1).any(1).all() for x, _ in batches)
     restored = RingOfGaussians(n_train=512, batch_size=64)
-    restored.load_state_dict(ring.state_dict())
+    restored.load_state_dict(ring.state_dict())  # before its sampler exists: applied when it is built
     torch.testing.assert_close(restored.sample_weights, ring.sample_weights)
+    assert list(restored.sampler) == list(ring.sampler)  # the same next epoch
+
+
+def test_val_dataloader_serves_the_held_out_split_in_order(tmp_path):
+    digits = Digits(batch_size=100)
+    x, y = zip(*digits.val_dataloader())
+    torch.testing.assert_close(torch.cat(x), digits.val_dataset.tensors[0])
+    assert torch.equal(torch.cat(y), digits.val_dataset.tensors[1]) and y[0].dtype == torch.int64
+    (tmp_path / "a").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "a" / "0.png")
+    assert ImageFolder(str(tmp_path), image_size=8, batch_size=1).val_dataloader() == []
 
 
 def write_idx(path, array):
@@ -129,12 +179,16 @@ def test_mnist_reads_idx_files(tmp_path):
         images[0, 0, 0], images[0, 0, 1] = 0, 255
         write_idx(raw / f"{prefix}-images-idx3-ubyte", images)
         write_idx(raw / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
-    mnist = MNIST(str(tmp_path))
+    mnist = MNIST(str(tmp_path), batch_size=3)
     mnist.setup()
     x, y = mnist.train_dataset[0]
     assert mnist.data_shape == (1, 28, 28) and x.shape == (1, 28, 28)
     assert x[0, 0, 0] == -1 and x[0, 0, 1] == 1 and y == 0
     assert len(mnist.train_dataset) == 6 and len(mnist.val_dataset) == 4
+    batches = list(mnist.train_dataloader())
+    xs, ys = torch.cat([b[0] for b in batches]), torch.cat([b[1] for b in batches])
+    assert xs.shape == (6, 1, 28, 28) and xs.min() >= -1 and xs.max() <= 1
+    assert sorted(ys.tolist()) == list(range(6)) and ys.dtype == torch.int64
 
 
 def test_cifar10_reads_pickled_batches(tmp_path):
@@ -151,7 +205,8 @@ def test_cifar10_reads_pickled_batches(tmp_path):
     cifar = CIFAR10(str(tmp_path))
     cifar.setup()
     x, y = cifar.train_dataset[0]
-    assert x.shape == (3, 32, 32) and (x[0] == 1).all() and y == 3
+    assert cifar.data_shape == (3, 32, 32) and x.shape == (3, 32, 32) and (x[0] == 1).all() and y == 3
+    assert x.min() >= -1 and x.max() <= 1 and cifar.train_dataset[1][1] == 7
     assert len(cifar.train_dataset) == 10 and len(cifar.val_dataset) == 2
 
 
@@ -165,7 +220,18 @@ def test_image_folder_reads_pngs(tmp_path):
     x, y = folder.train_dataset[0]
     assert folder.data_shape == (3, 32, 32) and x.shape == (3, 32, 32) and y == 0
     torch.testing.assert_close(x[:, 16, 16], torch.tensor([1.0, -1.0, -1.0]))
-    assert folder.train_dataset[3][1] == 1
+    assert folder.train_dataset[3][1] == 1 and folder.val_dataset is None
+    grey = ImageFolder(str(tmp_path), image_size=8, channels=1)
+    grey.setup()
+    x, _ = grey.train_dataset[3]
+    assert grey.data_shape == x.shape == (1, 8, 8)
+    torch.testing.assert_close(x, torch.full((1, 8, 8), 2 * 29 / 255 - 1))  # ITU-R 601-2 luma of blue: 29
+
+
+def test_image_folder_without_class_folders_explains_the_layout(tmp_path):
+    Image.new("RGB", (8, 8)).save(tmp_path / "0.png")
+    with pytest.raises(DatasetNotFoundError, match=r"root/<class>/<image>"):
+        ImageFolder(str(tmp_path)).setup()
 
 
 @pytest.mark.parametrize("make, location", [
@@ -174,5 +240,22 @@ def test_image_folder_reads_pngs(tmp_path):
 ])
 def test_missing_data_names_the_directory(tmp_path, make, location):
     missing = tmp_path / "absent"
-    with pytest.raises(DatasetNotFoundError, match=str(missing / location).rstrip("/")):
+    with pytest.raises(DatasetNotFoundError, match=re.escape(str(missing / location))):
         make(missing).setup()
+
+
+@pytest.mark.parametrize("make, module, location", [
+    (lambda d: MNIST(str(d), download=True), torchvision.datasets.mnist, "MNIST/raw"),
+    (lambda d: CIFAR10(str(d), download=True), torchvision.datasets.cifar, "cifar-10-batches-py"),
+])
+def test_failed_download_is_explained(tmp_path, monkeypatch, make, module, location):
+    def offline(*args, **kwargs):
+        raise URLError("no network")
+
+    monkeypatch.setattr(module, "download_and_extract_archive", offline)
+    data = make(tmp_path)
+    with pytest.raises(DatasetNotFoundError, match=r"download failed") as error:
+        data.prepare_data()
+    assert str(tmp_path / location) in str(error.value) and "no network" in str(error.value)
+    with pytest.raises(DatasetNotFoundError, match=r"prepare_data\(\) has not downloaded it"):
+        data.setup()

@@ -1,0 +1,346 @@
+"""Sample quality of every method on ring8, grid25 and digits, over seeds, with the repo's configs.
+
+    python benchmarks/quality.py                       # 3 seeds, the configs' full step budgets (hours on CPU)
+    python benchmarks/quality.py --quick               # 1 seed, 60 optimizer steps a run (~2-3 min on 2 cores)
+    python benchmarks/quality.py --methods gan nsgan --data ring8 --seeds 0 1 --max-steps 2000
+
+Every run is ``python train.py fit --config configs/<data>_<method>.yaml`` (run in-process through
+:func:`train.main`) with ``seed_everything`` set to the seed; the config actually run is written to
+``<out>/configs/`` (so any run can be repeated with ``train.py``).  ``grid25`` has configs for
+``gan``, ``nsgan`` and ``adagan`` only; for the other methods the ``ring8`` config is used with the
+data section of ``configs/grid25_gan.yaml`` (VEEGAN/PacGAN grid: spacing 2, std 0.05) -- the table
+marks those rows "derived".
+
+Budgets.  Non-AdaGAN runs count ``trainer.max_steps`` (optimizer steps; ``--max-steps`` overrides it).
+AdaGAN counts *epochs* (``stages * epochs_per_stage``, callbacks/adagan.py), so ``--max-steps`` /
+``--quick`` size an AdaGAN run by ``trainer.limit_train_batches`` (one epoch per stage, the configs'
+number of stages) so that its total optimizer steps match the other methods' budget, and cap the
+mixture classifier at ``QUICK_CLASSIFIER_STEPS`` steps in quick mode.
+
+Evaluation (after training, fixed sampling seed):
+
+* toy sets: 2,500 samples (VEEGAN/PacGAN protocol) scored by
+  :func:`gan_modules.metrics.mode_coverage.mode_statistics` -- modes captured (>= 1 sample within 3 std),
+  high-quality fraction, KL of the mode histogram to uniform;
+* digits: ``DIGITS_SAMPLES`` samples scored by :class:`gan_modules.metrics.digits_classifier.DigitsMetrics`
+  (classes covered, Frechet distance in the digits classifier's features against all 1,797 real
+  digits) and the Parzen-window log-likelihood (Goodfellow et al. 2014 Table 1 protocol, [0, 1] pixel
+  scale; sigma chosen on one half of the Digits datamodule's validation split, LL on the other half).
+
+AdaGAN is evaluated on its boosted mixture (``AdaGAN.mixture``), the other methods with ``module.sample``.
+Writes ``quality.md`` (mean +- std over seeds, wall time, command, date, published toy rows),
+``quality.csv`` (one row per run) and ``quality_toy.png`` / ``quality_digits.png`` (first seed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import csv
+import datetime
+import math
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt  # noqa: E402
+
+import train  # noqa: E402
+from callbacks.adagan import AdaGAN  # noqa: E402
+from gan_modules.metrics.digits_classifier import DigitsMetrics, load_digits_tensors  # noqa: E402
+from gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
+from gan_modules.metrics.parzen import parzen_evaluation  # noqa: E402
+
+METHODS = {"gan": "GAN", "nsgan": "NS-GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP", "nsgan_gp": "NS-GAN-GP",
+           "dragan_ns": "DRAGAN-NS", "alpha_gan": "alpha-GAN", "adagan": "AdaGAN"}
+DATA = ("ring8", "grid25", "digits")
+TOY_SAMPLES = 2_500  # VEEGAN / PacGAN protocol
+DIGITS_SAMPLES = 2_000  # generated digits for the classifier metrics and the Parzen window (CPU-sized)
+QUICK_STEPS = 60  # optimizer steps of a --quick run
+QUICK_N_TRAIN = 4_096  # toy training points of a --quick run
+QUICK_CLASSIFIER_STEPS = 20  # AdaGAN mixture-classifier steps of a --quick run
+SAMPLING_SEED = 12_345
+
+#: Published toy results, (source, model, ring modes, grid modes).  PacGAN Table 1 [Lin et al. 2018]
+#: (its GAN baseline and PacGAN4, as quoted in the brief) and VEEGAN Table 1 [Srivastava et al. 2017]
+#: (transcribed from memory, not re-checked against the paper here).
+PUBLISHED = (
+    ("PacGAN Table 1", "GAN", "6.3", "17.3"),
+    ("PacGAN Table 1", "PacGAN4", "7.8", "24.8"),
+    ("VEEGAN Table 1 (unverified transcription)", "GAN", "1.0", "3.3"),
+    ("VEEGAN Table 1 (unverified transcription)", "Unrolled GAN", "7.6", "23.6"),
+    ("VEEGAN Table 1 (unverified transcription)", "VEEGAN", "8.0", "24.6"),
+)
+
+
+def config_for(data: str, method: str) -> tuple[dict, bool]:
+    """The repo's config for ``data`` x ``method`` as a dict, and whether it was derived (module docstring)."""
+    path = ROOT / "configs" / f"{data}_{method}.yaml"
+    if path.is_file():
+        return yaml.safe_load(path.read_text()), False
+    if data != "grid25":
+        raise FileNotFoundError(f"no config {path}")
+    config = yaml.safe_load((ROOT / "configs" / f"ring8_{method}.yaml").read_text())
+    config["data"] = yaml.safe_load((ROOT / "configs" / "grid25_gan.yaml").read_text())["data"]
+    return config, True
+
+
+def _callbacks_named(config: dict, name: str) -> list[dict]:
+    return [c for c in config["trainer"].get("callbacks", []) if c["class_path"].split(".")[-1] == name]
+
+
+def patch_config(config: dict, seed: int, root: Path, max_steps: int | None, quick: bool) -> dict:
+    """Seed, output directory and (optionally) the step budget of one run; returns a new dict."""
+    config = copy.deepcopy(config)
+    config["seed_everything"] = seed
+    trainer = config["trainer"]
+    trainer.update(default_root_dir=str(root), enable_progress_bar=False, enable_model_summary=False)
+    if quick:
+        trainer["logger"] = False
+        trainer["callbacks"] = [c for c in trainer.get("callbacks", [])
+                                if c["class_path"].split(".")[-1] != "SampleFigures"]
+        if "n_train" in config["data"].get("init_args", {}):
+            config["data"]["init_args"]["n_train"] = QUICK_N_TRAIN
+            config["data"]["init_args"]["n_val"] = 0
+    adagan = _callbacks_named(config, "AdaGAN")
+    if max_steps is not None:
+        if adagan:
+            args = adagan[0]["init_args"]
+            steps_per_batch = 2  # the AdaGAN configs' base GAN: one D and one G step a batch (n_critic 1)
+            trainer["limit_train_batches"] = max(1, max_steps // (steps_per_batch * args["stages"]))
+            args["epochs_per_stage"] = 1
+            trainer["max_epochs"] = args["stages"]
+            if quick:
+                args["classifier_steps"] = QUICK_CLASSIFIER_STEPS
+        else:
+            trainer["max_steps"] = max_steps
+    return config
+
+
+def train_run(config: dict, path: Path):
+    """Write ``config`` to ``path``, train it in-process, return ``(sampler with sample(n), seconds)``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cli = train.main(["fit", "--config", str(path)])
+    seconds = time.perf_counter() - start
+    adagan = next((c for c in cli.trainer.callbacks if isinstance(c, AdaGAN)), None)
+    sampler = adagan.mixture if adagan is not None else cli.model
+    return sampler.eval(), cli.trainer.datamodule, seconds
+
+
+@torch.no_grad()
+def draw(sampler, n: int) -> torch.Tensor:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(SAMPLING_SEED)
+        return sampler.sample(n).float().cpu()
+
+
+def toy_metrics(samples: torch.Tensor, datamodule) -> dict:
+    stats = mode_statistics(samples, datamodule.centres, datamodule.std)
+    return {"modes": stats["modes_captured"], "n_modes": len(datamodule.centres),
+            "hq_fraction": stats["high_quality_fraction"], "kl_uniform": stats["kl_to_uniform"]}
+
+
+class DigitsEvaluator:
+    """Classifier metrics and Parzen LL for generated digits (module docstring); real statistics computed once."""
+
+    def __init__(self) -> None:
+        images, _ = load_digits_tensors()
+        self.metrics = DigitsMetrics()
+        self.metrics.update(images, real=True)
+        from datamodules import Digits
+
+        datamodule = Digits()
+        datamodule.setup("fit")
+        val = datamodule.val_dataset.tensors[0].flatten(1)
+        val = (val + 1) / 2  # the Parzen protocol's [0, 1] pixel scale
+        half = len(val) // 2
+        self.parzen_validation, self.parzen_test = val[:half], val[half:]
+
+    def __call__(self, samples: torch.Tensor) -> dict:
+        self.metrics.reset()  # keeps the real statistics
+        self.metrics.update(samples.clamp(-1, 1))
+        result = self.metrics.compute()
+        parzen = parzen_evaluation(((samples.clamp(-1, 1) + 1) / 2).flatten(1), self.parzen_validation,
+                                   self.parzen_test)
+        return {"classes": result["digits_classes_covered"], "frechet": result["digits_frechet_distance"],
+                "parzen_ll": parzen["log_likelihood"]}
+
+
+def mean_std(values: list[float]) -> str:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return "nan"
+    if len(values) == 1:
+        return f"{values[0]:.3g}"
+    return f"{statistics.mean(values):.3g} ± {statistics.stdev(values):.2g}"
+
+
+def write_markdown(rows: list[dict], path: Path, command: str, total_seconds: float, seeds: list[int],
+                   quick: bool) -> None:
+    toy = [r for r in rows if r["data"] != "digits"]
+    digits = [r for r in rows if r["data"] == "digits"]
+    lines = ["# Sample quality of every method", "",
+             f"Command: `{command}`  ", f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}  ",
+             f"Seeds: {seeds}; total wall time {total_seconds:.0f} s" + (" (--quick: scores mean little)" if quick
+                                                                          else ""), ""]
+
+    def groups(subset):
+        keys = list(dict.fromkeys((r["data"], r["method"]) for r in subset))
+        return [(d, m, [r for r in subset if (r["data"], r["method"]) == (d, m)]) for d, m in keys]
+
+    if toy:
+        lines += ["## Toy mixtures (2,500 samples, VEEGAN/PacGAN protocol)", "",
+                  "| data | method | modes captured | high-quality fraction | KL to uniform | train s/run | config |",
+                  "|---|---|---|---|---|---|---|"]
+        for data, method, runs in groups(toy):
+            lines.append(f"| {data} | {METHODS[method]} | {mean_std([r['modes'] for r in runs])} / "
+                         f"{runs[0]['n_modes']} | {mean_std([r['hq_fraction'] for r in runs])} | "
+                         f"{mean_std([r['kl_uniform'] for r in runs])} | {mean_std([r['seconds'] for r in runs])} | "
+                         f"{runs[0]['config']} |")
+        lines += ["", "Published toy results (modes captured; ring 8 modes, grid 25 modes):", "",
+                  "| source | model | ring8 modes | grid25 modes |", "|---|---|---|---|"]
+        lines += [f"| {s} | {m} | {r} | {g} |" for s, m, r, g in PUBLISHED]
+        lines += ["", "Set-ups differ: our step budgets are CPU-minutes (configs' `trainer.max_steps`, or the "
+                  "override in the command), while PacGAN trains 400 epochs of 100,000 points with its own "
+                  "4x400 ReLU MLPs and VEEGAN its own architectures; their networks, learning rates, batch sizes "
+                  "and number of runs are theirs, not this library's configs.  Only the evaluation protocol "
+                  "(2,500 samples, 3 std, >= 1 sample a mode) is shared.", ""]
+    if digits:
+        lines += ["## Digits (8x8, scikit-learn)", "",
+                  f"{DIGITS_SAMPLES} samples.  Frechet distance in the digits classifier's features (comparable "
+                  "between runs of this library only); Parzen LL on the [0, 1] pixel scale (legacy metric).", "",
+                  "| method | classes covered | digits Frechet distance | Parzen LL (nats) | train s/run | config |",
+                  "|---|---|---|---|---|---|"]
+        for _, method, runs in groups(digits):
+            lines.append(f"| {METHODS[method]} | {mean_std([r['classes'] for r in runs])} / 10 | "
+                         f"{mean_std([r['frechet'] for r in runs])} | {mean_std([r['parzen_ll'] for r in runs])} | "
+                         f"{mean_std([r['seconds'] for r in runs])} | {runs[0]['config']} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_csv(rows: list[dict], path: Path) -> None:
+    fields = ["data", "method", "seed", "seconds", "modes", "n_modes", "hq_fraction", "kl_uniform", "classes",
+              "frechet", "parzen_ll", "config"]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def plot_toy(samples: dict, data_modules: dict, path: Path) -> None:
+    data = [d for d in DATA if d != "digits" and any(k[0] == d for k in samples)]
+    methods = list(dict.fromkeys(m for _, m in samples))
+    figure, axes = plt.subplots(len(data), len(methods), figsize=(2.2 * len(methods), 2.2 * len(data)),
+                                squeeze=False)
+    for i, d in enumerate(data):
+        for j, m in enumerate(methods):
+            ax = axes[i][j]
+            if (d, m) in samples:
+                centres = data_modules[d].centres
+                points = samples[(d, m)]
+                ax.scatter(points[:, 0], points[:, 1], s=1, alpha=0.4)
+                ax.scatter(centres[:, 0], centres[:, 1], s=8, c="red", marker="x")
+                lim = float(centres.abs().max()) * 1.5
+                ax.set_xlim(-lim, lim)
+                ax.set_ylim(-lim, lim)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f"{d} {METHODS[m]}", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def plot_digits(samples: dict, path: Path) -> None:
+    methods = list(samples)
+    figure, axes = plt.subplots(1, len(methods), figsize=(2.2 * len(methods), 2.4), squeeze=False)
+    for ax, method in zip(axes[0], methods):
+        images = samples[method][:64, 0].clamp(-1, 1)  # (64, 8, 8)
+        tiled = images.reshape(8, 8, 8, 8).permute(0, 2, 1, 3).reshape(64, 64)
+        ax.imshow(tiled, cmap="gray", vmin=-1, vmax=1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(METHODS[method], fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help=f"1 seed, {QUICK_STEPS} steps a run, {QUICK_N_TRAIN} toy points, no sample pictures")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
+    parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
+    parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default 0 1 2 (--quick: 0)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="optimizer steps a run, overriding the configs' budgets (--quick: %d)" % QUICK_STEPS)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (several runs share the machine)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = [0] if args.quick else [0, 1, 2]
+    if args.max_steps is None and args.quick:
+        args.max_steps = QUICK_STEPS
+    if args.max_steps is not None and args.max_steps < 1:
+        parser.error("--max-steps must be positive")
+    return args
+
+
+def main(argv=None) -> list[dict]:
+    args = parse_args(argv)
+    command = "python benchmarks/quality.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    torch.set_num_threads(args.threads)
+    args.out.mkdir(parents=True, exist_ok=True)
+    evaluator = DigitsEvaluator() if "digits" in args.data else None
+    rows, toy_samples, digit_samples, data_modules = [], {}, {}, {}
+    start = time.perf_counter()
+    for data in args.data:
+        for method in args.methods:
+            base, derived = config_for(data, method)
+            for seed in args.seeds:
+                name = f"{data}_{method}_s{seed}"
+                config = patch_config(base, seed, args.out / "runs" / name, args.max_steps, args.quick)
+                sampler, datamodule, seconds = train_run(config, args.out / "configs" / f"{name}.yaml")
+                row = {"data": data, "method": method, "seed": seed, "seconds": round(seconds, 2),
+                       "config": f"configs/ring8_{method}.yaml + grid25 data (derived)" if derived
+                       else f"configs/{data}_{method}.yaml"}
+                if data == "digits":
+                    samples = draw(sampler, DIGITS_SAMPLES)
+                    row.update(evaluator(samples))
+                    digit_samples.setdefault(method, samples)
+                else:
+                    samples = draw(sampler, TOY_SAMPLES)
+                    row.update(toy_metrics(samples, datamodule))
+                    toy_samples.setdefault((data, method), samples)
+                    data_modules[data] = datamodule
+                rows.append(row)
+                print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    total = time.perf_counter() - start
+    write_markdown(rows, args.out / "quality.md", command, total, args.seeds, args.quick)
+    write_csv(rows, args.out / "quality.csv")
+    if toy_samples:
+        plot_toy(toy_samples, data_modules, args.out / "quality_toy.png")
+    if digit_samples:
+        plot_digits(digit_samples, args.out / "quality_digits.png")
+    print(f"wrote {args.out / 'quality.md'} in {total:.0f} s")
+    return rows
+
+
+if __name__ == "__main__":
+    main()

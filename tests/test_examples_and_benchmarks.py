@@ -1,0 +1,108 @@
+"""The stand-alone example and the quality / many-paths benchmarks run end to end (small budgets)."""
+
+from __future__ import annotations
+
+import csv
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _run(args: list[str], timeout: int) -> str:
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout
+
+
+def test_own_project_example_trains_saves_and_moves_samples_toward_the_ring(tmp_path):
+    out = _run(["examples/own_project.py", "--steps", "200", "--out", str(tmp_path)], timeout=120)
+    checkpoint = tmp_path / "own_project.ckpt"
+    assert checkpoint.is_file()
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    assert state["global_step"] == 200
+    assert any(key.startswith("generator.") for key in state["state_dict"])
+    radii = [float(r) for r in re.findall(r"'mean_radius': ([0-9.eE+-]+)", out)]
+    assert len(radii) == 2  # before, after
+    assert "'n': 2500, 'dim': 2" in out
+    # untrained samples sit near the origin; after training the mean radius is closer to the ring's 1.0
+    assert abs(radii[1] - 1.0) < abs(radii[0] - 1.0)
+    assert list((tmp_path / "samples").glob("*.png"))
+
+
+def test_quality_quick_writes_a_row_for_every_method(tmp_path):
+    import quality
+
+    _run(["benchmarks/quality.py", "--quick", "--data", "ring8", "digits", "--out", str(tmp_path)], timeout=150)
+    table = (tmp_path / "quality.md").read_text()
+    for name in quality.METHODS.values():
+        assert re.search(rf"^\| ring8 \| {re.escape(name)} \| [0-9.]+ / 8 \|", table, re.M), name
+        assert re.search(rf"^\| {re.escape(name)} \| [0-9.]+ / 10 \|", table, re.M), name
+    assert "PacGAN4 | 7.8 | 24.8" in table and "Command: `python benchmarks/quality.py --quick" in table
+    rows = list(csv.DictReader((tmp_path / "quality.csv").open()))
+    assert len(rows) == 2 * len(quality.METHODS)
+    for row in rows:
+        if row["data"] == "ring8":
+            assert 0 <= int(row["modes"]) <= 8 and 0.0 <= float(row["hq_fraction"]) <= 1.0
+        else:
+            assert 1 <= int(row["classes"]) <= 10 and float(row["frechet"]) > 0
+    assert (tmp_path / "quality_toy.png").is_file() and (tmp_path / "quality_digits.png").is_file()
+    # every run's config was written, with the quick budget applied
+    assert (tmp_path / "configs" / "ring8_gan_s0.yaml").read_text().count("max_steps: 60") == 1
+
+
+def test_quality_derives_missing_grid25_configs_from_ring8():
+    import quality
+
+    for method in quality.METHODS:
+        config, derived = quality.config_for("grid25", method)
+        assert derived == (not (ROOT / "configs" / f"grid25_{method}.yaml").is_file())
+        assert config["data"]["class_path"].endswith("GridOfGaussians")
+        ring8 = quality.config_for("ring8", method)[0]
+        if derived:
+            assert config["model"] == ring8["model"]
+
+
+def test_quality_quick_budget_for_adagan_counts_epochs(tmp_path):
+    import quality
+
+    config, _ = quality.config_for("ring8", "adagan")
+    patched = quality.patch_config(config, 3, tmp_path, max_steps=60, quick=True)
+    stages = patched["trainer"]["callbacks"][0]["init_args"]["stages"]
+    assert patched["seed_everything"] == 3
+    assert patched["trainer"]["max_epochs"] == stages
+    assert "max_steps" not in patched["trainer"]
+    # 5 stages of one epoch, 2 optimizer steps a batch (n_critic 1): 60 // (2 * 5) = 6 batches an epoch
+    assert stages == 5 and patched["trainer"]["limit_train_batches"] == 6
+    assert patched["trainer"]["callbacks"][0]["init_args"]["classifier_steps"] == quality.QUICK_CLASSIFIER_STEPS
+
+
+def test_distance_to_segment_by_hand():
+    import torch
+    from many_paths import distance_to_segment
+
+    points = torch.tensor([[0.0, 0.5], [2.0, 0.0], [-4.0, 4.0], [0.3, 0.0]])
+    expected = torch.tensor([0.5, 1.0, 5.0, 0.0])
+    assert torch.allclose(distance_to_segment(points), expected)
+
+
+def test_many_paths_generator_starts_off_the_manifold_and_ns_gan_learns_it(tmp_path):
+    import torch
+    import many_paths
+
+    generator = many_paths.OffManifoldGenerator()
+    start = many_paths.distance_to_segment(generator(torch.randn(500, 1)))
+    assert torch.allclose(start, torch.full_like(start, many_paths.OFFSET))  # disjoint supports at init
+    finals = many_paths.main(["--quick", "--methods", "minimax", "non_saturating", "--out", str(tmp_path)])
+    assert (tmp_path / "many_paths.png").is_file()
+    # Measured (benchmarks/many_paths.py, 3 seeds): the non-saturating GAN closes most of the gap from
+    # distance 1.0.  The paper's "minimax stalls" is NOT reproduced at this size (minimax learns too),
+    # so no ordering between the two is asserted.
+    assert finals["non_saturating"][0] < 0.5

@@ -99,6 +99,12 @@ def run(output_dir: Path, methods: list[str]) -> None:
         (output_dir / "results.json").write_text(json.dumps(results, indent=1))
 
 
+def close_process_group() -> None:
+    """Tear gloo down before the interpreter exits (otherwise its threads can abort the process)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -108,6 +114,7 @@ def free_port() -> int:
 def main(output_dir: Path, methods: list[str]) -> int:
     if "LOCAL_RANK" in os.environ:  # rank 1, started below
         run(output_dir, methods)
+        close_process_group()
         return 0
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), NODE_RANK="0", WORLD_SIZE="2")
     partner = subprocess.Popen([sys.executable, __file__, str(output_dir), *methods],
@@ -115,6 +122,7 @@ def main(output_dir: Path, methods: list[str]) -> int:
     os.environ["LOCAL_RANK"] = "0"
     try:
         run(output_dir, methods)
+        close_process_group()
     finally:
         try:
             code = partner.wait(timeout=120)

@@ -73,7 +73,7 @@ class Model:
 MODELS = {
     "dcgan": Model((3, 32, 32), 64, partial(DCGANGenerator, latent_dim=100, base_channels=64),
                    partial(DCGANDiscriminator, base_channels=64), target=1.05, steps=25, warmup=3),
-    "mlp": Model((2,), 256, MLPGenerator, MLPDiscriminator, target=1.15, steps=600, warmup=30),
+    "mlp": Model((2,), 256, MLPGenerator, MLPDiscriminator, target=1.15, steps=300, warmup=30),
 }
 
 
@@ -306,14 +306,14 @@ def main(argv: Optional[list[str]] = None) -> list[dict]:
     parser.add_argument("--compile", action="store_true", help="add rows with torch.compile'd networks")
     parser.add_argument("--channels-last", action="store_true", help="add DCGAN rows in channels-last format")
     parser.add_argument("--quick", action="store_true", help="a quarter of the steps, 2 rounds")
-    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 3, quick 2)")
+    parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 5, quick 2)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1: OpenMP threads stall when other processes share the cores)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    rounds = args.rounds or (2 if args.quick else 3)
+    rounds = args.rounds or (2 if args.quick else 5)
     warnings.filterwarnings("ignore")
     import logging
 

@@ -98,7 +98,8 @@ def test_generator_ema_and_n_critic_counters_resume_exactly(tmp_path):
     trainer = scale_methods.trainer(max_steps=total, callbacks=[SaveAt(tmp_path, (MID_EPOCH,))])
     trainer.fit(module, datamodule=scale_methods.ring())
     checkpoint = torch.load(tmp_path / "batch3.ckpt", weights_only=False)
-    assert checkpoint["adversarial_counters"] == {"generator_steps": 1, "discriminator_steps_since_generator_step": 1}
+    counters = checkpoint["adversarial_counters"]  # 3 batches with n_critic=2: D, D+G, D
+    assert (counters["generator_steps"], counters["discriminator_steps_since_generator_step"]) == (1, 1)
     assert any(key.startswith("generator_ema.") for key in checkpoint["state_dict"])
     assert_same_weights(state(module), resume("gan_k2", tmp_path / "batch3.ckpt", total, ema_decay=0.9,
                                               ema_start_step=2))

@@ -290,3 +290,48 @@ def test_wgan_clipping_holds_under_fp16():
     module = RecordingWGAN(tiny_mlp_generator, tiny_mlp_critic, n_critic=2, discriminator_optimizer=OptimizerSpec("sgd", lr=1.0))
     make_trainer(plugins=[MixedPrecision("16-mixed", "cpu")]).fit(module, loader(6))
     assert len(module.after_step) == 6 and max(module.after_step) <= 0.01
+
+
+# ---------------------------------------------------------------- Lightning CLI
+@pytest.mark.parametrize("cls, expected", [
+    ("gan_modules.wgan.WGAN", {"n_critic": 5, "name": "rmsprop", "lr": 5e-5, "clip_value": 0.01}),
+    ("gan_modules.wgan_gp.WGANGP", {"n_critic": 5, "name": "adam", "lr": 1e-4, "betas": [0.0, 0.9],
+                                    "penalty_weight": 10.0}),
+    ("gan_modules.nsgan_gp.NSGANGP", {"n_critic": 1, "name": "adam", "lr": 1e-4, "betas": [0.5, 0.9],
+                                      "penalty": "interpolate", "perturbation": "dragan_code"}),
+])
+def test_cli_shows_and_accepts_the_method_defaults(capsys, cls, expected):
+    import yaml
+
+    from train import main
+
+    args = ["fit", f"--model={cls}", "--model.generator=gan_modules.networks.mlp.MLPGenerator",
+            "--model.discriminator=gan_modules.networks.mlp.MLPDiscriminator", "--data=datamodules.RingOfGaussians"]
+    with pytest.raises(SystemExit):
+        main([*args, "--print_config"])
+    init = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]
+    for player in ("generator_optimizer", "discriminator_optimizer"):
+        for key in ("name", "lr", "betas"):
+            if key in expected:
+                assert init[player][key] == expected[key]
+    for key in ("n_critic", "clip_value", "penalty_weight", "penalty", "perturbation"):
+        if key in expected:
+            assert init[key] == expected[key]
+    with pytest.raises(SystemExit):
+        main([*args, "--model.init_args.n_critic=2", "--print_config"])
+    assert yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]["n_critic"] == 2
+
+
+@pytest.mark.parametrize("config", sorted(
+    f"configs/{data}_{method}.yaml" for data in ("ring8", "grid25", "digits")
+    for method in ("wgan", "wgan_gp", "nsgan_gp", "dragan_ns")))
+def test_config_parses_and_names_its_step_budget(capsys, config):
+    import yaml
+
+    from train import main
+
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", config, "--print_config"])
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["trainer"]["max_steps"] > 0
+    assert printed["model"]["class_path"].split(".")[-1] in ("WGAN", "WGANGP", "NSGANGP")

@@ -131,6 +131,21 @@ class DCGANGenerator(nn.Module):
         return forward_with_reference(self._generate, self.reference_latent, z)
 
 
+def downsampling_body(data_shape: tuple[int, int, int], base_channels: int, norm: str) -> tuple[nn.Sequential, int]:
+    """The DCGAN discriminator's trunk: stride-2 ``Conv -> norm -> LeakyReLU(0.2)`` blocks (no norm on
+    the first, Radford et al. 2016 Sec. 3), flattened; returns it and its number of output features.
+    Shared by the discriminator and alpha-GAN's image encoder."""
+    channels, size, _ = data_shape
+    end, n_down = _PLAN[size]
+    width = base_channels
+    layers = _conv_block(nn.Conv2d, channels, width, "none", nn.LeakyReLU(0.2), kernel_size=4, stride=2, padding=1)
+    for _ in range(n_down - 1):
+        layers += _conv_block(nn.Conv2d, width, 2 * width, norm, nn.LeakyReLU(0.2), kernel_size=4, stride=2, padding=1)
+        width *= 2
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers), width * end * end
+
+
 class DCGANDiscriminator(nn.Module):
     """``images (B, C, H, W) -> logits (B,)``.
 
@@ -172,16 +187,7 @@ class DCGANDiscriminator(nn.Module):
         check_norm(norm)
         if minibatch_kernels < 0:
             raise ValueError(f"minibatch_kernels must be non-negative, got {minibatch_kernels}")
-        channels, size, _ = self.data_shape
-        end, n_down = _PLAN[size]
-        width = base_channels
-        layers = _conv_block(nn.Conv2d, channels, width, "none", nn.LeakyReLU(0.2), kernel_size=4, stride=2, padding=1)
-        for _ in range(n_down - 1):
-            layers += _conv_block(nn.Conv2d, width, 2 * width, norm, nn.LeakyReLU(0.2), kernel_size=4, stride=2, padding=1)
-            width *= 2
-        layers.append(nn.Flatten())
-        self.body = nn.Sequential(*layers)
-        n_features = width * end * end
+        self.body, n_features = downsampling_body(self.data_shape, base_channels, norm)
         self.minibatch = (
             MinibatchDiscrimination(n_features, minibatch_kernels, minibatch_kernel_dim)
             if minibatch_kernels

@@ -23,7 +23,7 @@ from typing import Literal, Sequence
 
 from torch import Tensor, nn
 
-from gan_modules.networks.dcgan import _PLAN, _check_image_shape, _conv_block, _init_weights
+from gan_modules.networks.dcgan import _check_image_shape, _init_weights, downsampling_body
 from gan_modules.networks.mlp import _check_positive, _check_shape, _hidden_block
 from gan_modules.networks.norm import check_norm
 
@@ -58,16 +58,8 @@ class DCGANEncoder(nn.Module):
         _check_positive(latent_dim=latent_dim, base_channels=base_channels)
         check_norm(norm)
         self.latent_dim = latent_dim
-        channels, size, _ = self.data_shape
-        end, n_down = _PLAN[size]
-        width = base_channels
-        layers = _conv_block(nn.Conv2d, channels, width, "none", nn.LeakyReLU(0.2), kernel_size=4, stride=2, padding=1)
-        for _ in range(n_down - 1):
-            layers += _conv_block(nn.Conv2d, width, 2 * width, norm, nn.LeakyReLU(0.2), kernel_size=4, stride=2, padding=1)
-            width *= 2
-        layers.append(nn.Flatten())
-        self.body = nn.Sequential(*layers)
-        self.head = nn.Linear(width * end * end, latent_dim)
+        self.body, n_features = downsampling_body(self.data_shape, base_channels, norm)
+        self.head = nn.Linear(n_features, latent_dim)
         _init_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:

@@ -75,6 +75,7 @@ from gan_modules.adagan_weights import (
     uniform_weights,
     weight_summary,
 )
+from gan_modules.base import AdversarialModule
 from gan_modules.losses import discriminator_loss
 from gan_modules.metrics.mode_coverage import mode_statistics
 from gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture
@@ -330,10 +331,6 @@ def _copy_network(network: nn.Module) -> nn.Module:
     return copied
 
 
-def _real(batch: Any) -> Tensor:
-    return batch[0] if isinstance(batch, (tuple, list)) else batch
-
-
 def _real_batches(dataset: Dataset, batch_size: int, shuffle: bool):
     """Batches of the examples of ``dataset`` (labels dropped); one pass.
 
@@ -347,7 +344,7 @@ def _real_batches(dataset: Dataset, batch_size: int, shuffle: bool):
         return (examples[order[i:i + batch_size]] for i in range(0, stop, batch_size))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
                         drop_last=shuffle and len(dataset) >= batch_size)
-    return (_real(batch) for batch in loader)
+    return (AdversarialModule.real_from_batch(batch) for batch in loader)
 
 
 def train_classifier(classifier: nn.Module, mixture: GeneratorMixture, dataset: Dataset, steps: int,

@@ -24,6 +24,7 @@ from gan_modules.networks.dcgan import DCGANGenerator
 from gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
 from gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from gan_modules.optimizer import OptimizerSpec
+from tiny import loader, make_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYERS = ("encoder", "generator", "discriminator", "code_discriminator")
@@ -109,18 +110,6 @@ def tiny_module(cls=AlphaGAN, lr=(0.1, 0.2, 0.3, 0.4), **kwargs):
         encoder_optimizer=sgd[0], generator_optimizer=sgd[1], discriminator_optimizer=sgd[2],
         code_discriminator_optimizer=sgd[3], **kwargs,
     )
-
-
-def make_trainer(**kwargs):
-    options = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                   enable_model_summary=False, accelerator="cpu")
-    options.update(kwargs)
-    return pl.Trainer(**options)
-
-
-def loader(n_batches, batch_size=8):
-    data = torch.randn(n_batches * batch_size, 2)
-    return DataLoader(TensorDataset(data, torch.zeros(len(data), dtype=torch.long)), batch_size=batch_size)
 
 
 class FixedPriorAlphaGAN(AlphaGAN):

@@ -2,7 +2,6 @@
 
 import copy
 
-import lightning.pytorch as pl
 import pytest
 import torch
 from torch import nn
@@ -10,38 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from gan_modules import GAN, OptimizerSpec
 from gan_modules.losses import discriminator_loss, non_saturating_generator_loss
-
-
-class LinearGenerator(nn.Module):
-    latent_dim = 2
-
-    def __init__(self, data_shape=(2,)):
-        super().__init__()
-        self.linear = nn.Linear(2, data_shape[0])
-
-    def forward(self, z):
-        return self.linear(z)
-
-
-class LinearDiscriminator(nn.Module):
-    def __init__(self, data_shape=(2,)):
-        super().__init__()
-        self.linear = nn.Linear(data_shape[0], 1)
-
-    def forward(self, x):
-        return self.linear(x).squeeze(-1)
-
-
-def make_trainer(**kwargs):
-    options = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                   enable_model_summary=False, accelerator="cpu")
-    options.update(kwargs)
-    return pl.Trainer(**options)
-
-
-def loader(n_batches, batch_size=8, fill=None):
-    data = torch.randn(n_batches * batch_size, 2) if fill is None else torch.full((n_batches * batch_size, 2), fill)
-    return DataLoader(TensorDataset(data, torch.zeros(len(data), dtype=torch.long)), batch_size=batch_size)
+from tiny import LinearDiscriminator, LinearGenerator, loader, make_trainer
 
 
 def adam_steps(optimizer):

@@ -26,23 +26,12 @@ from gan_modules.networks import (
     MLPGenerator,
     VirtualBatchNorm,
 )
+from tiny import loader, make_trainer
 from train import main
 
 
 def sigmoid(a):
     return 1 / (1 + math.exp(-a))
-
-
-def make_trainer(**kwargs):
-    options = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                   enable_model_summary=False, accelerator="cpu")
-    options.update(kwargs)
-    return pl.Trainer(**options)
-
-
-def constant_loader(value, n_batches, batch_size):
-    data = torch.full((n_batches * batch_size, 2), float(value))
-    return DataLoader(TensorDataset(data, torch.zeros(len(data), dtype=torch.long)), batch_size=batch_size)
 
 
 # ------------------------------------------------------------------------------ one-sided label smoothing
@@ -127,7 +116,7 @@ def test_discriminator_sees_real_and_fake_inputs_with_the_scheduled_noise(genera
     discriminator = RecordingDiscriminator()
     module = GAN(ConstantGenerator(-5.0), discriminator, instance_noise=1.0, instance_noise_anneal_steps=4,
                  generator_loss=generator_loss)
-    make_trainer().fit(module, constant_loader(3.0, n_batches=6, batch_size=batch))
+    make_trainer().fit(module, loader(6, batch_size=batch, fill=3.0))
     # Per batch: D step sees D(real), D(fake); G step sees D(fake) (non-saturating) or
     # features(fake), features(real) (feature matching: fake first, see GAN.generator_loss order).
     per_batch = 3 if generator_loss == "non_saturating" else 4

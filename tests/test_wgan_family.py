@@ -1,12 +1,10 @@
 """WGAN, WGAN-GP and NS-GAN-GP modules: defaults, step counts, clipping, composed losses, mixed precision."""
 
-import lightning.pytorch as pl
 import pytest
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
-from torch.utils.data import DataLoader, TensorDataset
 
 import gan_modules.nsgan_gp as nsgan_gp_module
 import gan_modules.wgan_gp as wgan_gp_module
@@ -15,28 +13,8 @@ from gan_modules.nsgan_gp import NSGANGP
 from gan_modules.optimizer import OptimizerSpec
 from gan_modules.wgan import WGAN
 from gan_modules.wgan_gp import WGANGP
-
-
-class LinearGenerator(nn.Module):
-    latent_dim = 2
-
-    def __init__(self, data_shape=(2,)):
-        super().__init__()
-        self.linear = nn.Linear(2, data_shape[0])
-
-    def forward(self, z):
-        return self.linear(z)
-
-
-class LinearCritic(nn.Module):
-    """f(x) = w . x (+ b): gradient w everywhere."""
-
-    def __init__(self, data_shape=(2,)):
-        super().__init__()
-        self.linear = nn.Linear(data_shape[0], 1)
-
-    def forward(self, x):
-        return self.linear(x).squeeze(-1)
+from tiny import LinearDiscriminator as LinearCritic
+from tiny import LinearGenerator, loader, make_trainer
 
 
 def tiny_mlp_generator(data_shape):
@@ -45,18 +23,6 @@ def tiny_mlp_generator(data_shape):
 
 def tiny_mlp_critic(data_shape):
     return MLPDiscriminator(data_shape, hidden=8, n_layers=2)
-
-
-def make_trainer(**kwargs):
-    options = dict(max_epochs=1, logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                   enable_model_summary=False, accelerator="cpu")
-    options.update(kwargs)
-    return pl.Trainer(**options)
-
-
-def loader(n_batches, batch_size=8):
-    data = torch.randn(n_batches * batch_size, 2)
-    return DataLoader(TensorDataset(data, torch.zeros(len(data), dtype=torch.long)), batch_size=batch_size)
 
 
 def optimizer_steps(module):

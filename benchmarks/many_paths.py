@@ -1,7 +1,7 @@
 """Fedus et al. 2018 ("Many Paths to Equilibrium", arXiv:1710.08446) Sec. 3: learning a manifold with no JS gradient.
 
-    python benchmarks/many_paths.py                 # 4 methods x 3 seeds, 600 optimizer steps each (~1-2 min)
-    python benchmarks/many_paths.py --quick         # 1 seed, 300 steps (~20 s)
+    python benchmarks/many_paths.py                 # 4 methods x 3 seeds, 300 + 1,500 optimizer steps (~2 min)
+    python benchmarks/many_paths.py --quick         # 1 seed, 300 + 600 steps (~20 s)
 
 Set-up (algorithms.md Sec. 4, "Experiments"; sizes are ours, the paper's exact ones were not available):
 
@@ -9,16 +9,23 @@ Set-up (algorithms.md Sec. 4, "Experiments"; sizes are ours, the paper's exact o
 * generator: a small MLP from a 1-D normal prior to the plane whose output layer is initialised so
   that every sample lies on the parallel line ``y = OFFSET`` -- the supports are disjoint, the JS
   divergence is constant (log 2) and gives the generator no useful gradient;
-* discriminator: a small MLP (one logit);
+* discriminator: a small MLP (one logit), Adam(1e-3, betas (0.5, 0.999));
+* generator: plain SGD (``--lr`` 0.01), so that its update is proportional to its gradient -- the
+  setting of Goodfellow et al.'s saturation argument.  Adam (``--optimizer adam``) rescales the
+  gradient by its running RMS, so a uniformly small (saturated) gradient moves the generator as fast
+  as a large one and the minimax GAN does not stall;
+* a warm-up of ``--warmup`` (300) discriminator steps before the first generator step, in which D
+  learns to separate the disjoint supports confidently; then one D step a G step;
 * methods: minimax GAN and non-saturating GAN (``gan_modules.GAN``), NS-GAN-GP and DRAGAN-NS
-  (``gan_modules.NSGANGP``, lambda = 10 [algorithms.md Sec. 4]); all with Adam(lr, betas (0.5, 0.999)),
-  one D step a G step, trained with ``lightning.pytorch.Trainer``.
+  (``gan_modules.NSGANGP``, lambda = 10 [algorithms.md Sec. 4]), trained with ``lightning.pytorch.Trainer``.
 
 Recorded every ``--eval-every`` optimizer steps: the mean Euclidean distance of 1,000 samples to the
 segment.  Fedus et al. report that the non-saturating GAN learns such a manifold while divergence
-minimisation would predict no progress; the minimax loss saturates when D rejects the fakes
-confidently.  Prints a table (initial / final distance, mean over seeds) and saves
-``many_paths.png`` (distance vs step per method; final samples of the first seed).
+minimisation would predict no progress; the minimax loss ``log(1 - D(G(z)))`` has gradient
+``-sigmoid(l) * grad l``, which vanishes when D rejects the fakes confidently (``l << 0``), while the
+non-saturating loss has ``-(1 - sigmoid(l)) * grad l``.  Prints a table (initial / final distance,
+mean over seeds) and saves ``many_paths.png`` (distance vs step per method; final samples of the
+first seed).
 """
 
 from __future__ import annotations
@@ -46,9 +53,12 @@ from gan_modules import GAN, NSGANGP, OptimizerSpec  # noqa: E402
 
 OFFSET = 1.0  # distance of the generator's initial line from the data segment (ours)
 HIDDEN = 32  # MLP width (ours: "small MLPs")
-LR = 1e-3  # Adam learning rate of both players (ours, CPU-sized)
+LR = 0.01  # the generator's SGD learning rate (ours, CPU-sized)
 N_DATA = 8_192  # training points on the segment
 BATCH_SIZE = 128
+WARMUP = 300  # discriminator steps before the first generator step (ours)
+OPTIMIZER = "sgd"  # the generator's
+DISCRIMINATOR_LR = 1e-3  # Adam, betas (0.5, 0.999)
 EVAL_SAMPLES = 1_000
 METHODS = ("minimax", "non_saturating", "nsgan_gp", "dragan_ns")
 
@@ -84,15 +94,41 @@ def discriminator(hidden: int = HIDDEN) -> nn.Module:
                          nn.Linear(hidden, 1), nn.Flatten(0))
 
 
-def build(method: str, lr: float = LR) -> pl.LightningModule:
-    optimizer = OptimizerSpec(name="adam", lr=lr, betas=(0.5, 0.999))
-    common = dict(generator_optimizer=optimizer, discriminator_optimizer=optimizer)
+def with_discriminator_warmup(method_class: type, warmup: int) -> type:
+    """``method_class`` whose first generator step waits for ``warmup`` discriminator steps.
+
+    The discriminator first learns to separate the two disjoint supports (the regime in which the JS
+    divergence is saturated at log 2 and the minimax generator loss ``log(1 - D(G(z)))`` has a vanishing
+    gradient); afterwards the method's own schedule (``n_critic``) applies.
+    """
+
+    class WarmedUp(method_class):
+        def discriminator_steps_per_generator_step(self) -> int:
+            return warmup if self.generator_steps == 0 else super().discriminator_steps_per_generator_step()
+
+    WarmedUp.__name__ = f"{method_class.__name__}WithDiscriminatorWarmup"
+    return WarmedUp
+
+
+def optimizer_spec(name: str, lr: float) -> OptimizerSpec:
+    """Plain SGD (the update is proportional to the gradient, as in Goodfellow et al.'s argument) or Adam."""
+    if name == "sgd":
+        return OptimizerSpec(name="sgd", lr=lr)
+    if name == "adam":
+        return OptimizerSpec(name="adam", lr=lr, betas=(0.5, 0.999))
+    raise ValueError(f"optimizer must be 'sgd' or 'adam', got {name!r}")
+
+
+def build(method: str, lr: float = LR, warmup: int = WARMUP, optimizer: str = OPTIMIZER) -> pl.LightningModule:
+    common = dict(generator_optimizer=optimizer_spec(optimizer, lr),
+                  discriminator_optimizer=optimizer_spec("adam", DISCRIMINATOR_LR))
     if method in ("minimax", "non_saturating"):
-        return GAN(OffManifoldGenerator(), discriminator(), generator_loss=method, **common)
-    if method == "nsgan_gp":
-        return NSGANGP(OffManifoldGenerator(), discriminator(), penalty="interpolate", **common)
-    if method == "dragan_ns":
-        return NSGANGP(OffManifoldGenerator(), discriminator(), penalty="dragan", **common)
+        return with_discriminator_warmup(GAN, warmup)(OffManifoldGenerator(), discriminator(),
+                                                      generator_loss=method, **common)
+    if method in ("nsgan_gp", "dragan_ns"):
+        penalty = "interpolate" if method == "nsgan_gp" else "dragan"
+        return with_discriminator_warmup(NSGANGP, warmup)(OffManifoldGenerator(), discriminator(), penalty=penalty,
+                                                          **common)
     raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 
 
@@ -123,16 +159,17 @@ class DistanceTracker(pl.Callback):
         self._record(trainer, pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step % self.every == 0 and trainer.global_step != self.steps[-1]:
+        if trainer.global_step // self.every > self.steps[-1] // self.every:  # a batch may take 2 optimizer steps
             self._record(trainer, pl_module)
 
 
-def run(method: str, seed: int, steps: int, every: int, lr: float = LR) -> tuple[DistanceTracker, Tensor]:
+def run(method: str, seed: int, steps: int, every: int, lr: float = LR, warmup: int = WARMUP,
+        optimizer: str = OPTIMIZER) -> tuple[DistanceTracker, Tensor]:
     """Train one method; returns the distance curve and the final samples."""
     pl.seed_everything(seed, verbose=False)
-    model = build(method, lr)
+    model = build(method, lr, warmup, optimizer)
     tracker = DistanceTracker(every)
-    trainer = pl.Trainer(max_steps=steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+    trainer = pl.Trainer(max_steps=warmup + steps, logger=False, enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, callbacks=[tracker], accelerator="cpu")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -142,12 +179,14 @@ def run(method: str, seed: int, steps: int, every: int, lr: float = LR) -> tuple
     return tracker, model.sample(EVAL_SAMPLES).float()
 
 
-def plot(curves: dict, samples: dict, path: Path) -> None:
+def plot(curves: dict, samples: dict, path: Path, warmup: int) -> None:
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     for method, trackers in curves.items():
         for i, tracker in enumerate(trackers):
             left.plot(tracker.steps, tracker.distances, color=f"C{METHODS.index(method)}", alpha=0.8,
                       label=method if i == 0 else None)
+    if warmup:
+        left.axvline(warmup, color="gray", linestyle=":", label="end of D warm-up")
     left.set_xlabel("optimizer step")
     left.set_ylabel("mean distance of samples to the data segment")
     left.set_yscale("log")
@@ -165,17 +204,21 @@ def plot(curves: dict, samples: dict, path: Path) -> None:
 
 def main(argv=None) -> dict[str, list[float]]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="1 seed, 300 steps")
+    parser.add_argument("--quick", action="store_true", help="1 seed, 600 steps after the warm-up")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default 0 1 2 (--quick: 0)")
-    parser.add_argument("--steps", type=int, default=None, help="optimizer steps a run (default 600; --quick 300)")
-    parser.add_argument("--eval-every", type=int, default=20)
-    parser.add_argument("--lr", type=float, default=LR, help="Adam learning rate of both players")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps a run after the warm-up (default 1500; --quick 600)")
+    parser.add_argument("--eval-every", type=int, default=50)
+    parser.add_argument("--optimizer", default=OPTIMIZER, choices=("sgd", "adam"),
+                        help="the generator's optimizer (Adam rescales the gradient, which hides saturation)")
+    parser.add_argument("--lr", type=float, default=LR, help="the generator's learning rate")
+    parser.add_argument("--warmup", type=int, default=WARMUP,
+                        help="discriminator steps before the first generator step (0: none)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results")
     args = parser.parse_args(argv)
     seeds = args.seeds if args.seeds is not None else ([0] if args.quick else [0, 1, 2])
-    steps = args.steps if args.steps is not None else (300 if args.quick else 600)
+    steps = args.steps if args.steps is not None else (600 if args.quick else 1500)
     if steps < 1 or args.eval_every < 1:
         parser.error("--steps and --eval-every must be positive")
     torch.set_num_threads(args.threads)
@@ -184,17 +227,22 @@ def main(argv=None) -> dict[str, list[float]]:
     start = time.perf_counter()
     for method in args.methods:
         for seed in seeds:
-            tracker, points = run(method, seed, steps, args.eval_every, args.lr)
+            tracker, points = run(method, seed, steps, args.eval_every, args.lr, args.warmup, args.optimizer)
             curves.setdefault(method, []).append(tracker)
             samples.setdefault(method, points)
             finals.setdefault(method, []).append(tracker.distances[-1])
-    plot(curves, samples, args.out / "many_paths.png")
-    print(f"\n{steps} optimizer steps, lr {args.lr}, seeds {seeds}, {time.perf_counter() - start:.0f} s")
-    print(f"{'method':<16}{'initial distance':>18}{'final distance (mean)':>24}  per seed")
+    plot(curves, samples, args.out / "many_paths.png", args.warmup)
+    print(f"\n{args.warmup} discriminator warm-up steps, then {steps} optimizer steps, {args.optimizer} lr {args.lr}, "
+          f"seeds {seeds}, {time.perf_counter() - start:.0f} s")
+    window = steps // 3
+    print(f"{'method':<16}{'initial distance':>18}{'final distance (mean)':>24}"
+          f"{f'median over last {window} steps (mean)':>36}  final per seed")
     for method in args.methods:
         initial = statistics.mean(t.distances[0] for t in curves[method])
         final = finals[method]
-        print(f"{method:<16}{initial:>18.4f}{statistics.mean(final):>24.4f}  "
+        late = statistics.mean(statistics.median(d for s, d in zip(t.steps, t.distances) if s >= t.steps[-1] - window)
+                               for t in curves[method])
+        print(f"{method:<16}{initial:>18.4f}{statistics.mean(final):>24.4f}{late:>36.4f}  "
               + " ".join(f"{d:.4f}" for d in final))
     print(f"figure: {args.out / 'many_paths.png'}")
     return finals

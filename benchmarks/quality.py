@@ -3,15 +3,17 @@
     python benchmarks/quality.py                       # 3 seeds, the configs' full step budgets (hours on CPU)
     python benchmarks/quality.py --quick               # 1 seed, 60 optimizer steps a run (~2-3 min on 2 cores)
     python benchmarks/quality.py --methods gan nsgan --data ring8 --seeds 0 1 --max-steps 2000
+    python benchmarks/quality.py --max-steps digits=3000 --resume   # digits shortened; reuse finished runs
 
 Every run is ``python train.py fit --config configs/<data>_<method>.yaml`` (run in-process through
 :func:`train.main`) with ``seed_everything`` set to the seed; the config actually run is written to
-``<out>/configs/`` (so any run can be repeated with ``train.py``).  ``grid25`` has configs for
-``gan``, ``nsgan`` and ``adagan`` only; for the other methods the ``ring8`` config is used with the
-data section of ``configs/grid25_gan.yaml`` (VEEGAN/PacGAN grid: spacing 2, std 0.05) -- the table
-marks those rows "derived".
+``<out>/configs/`` (so any run can be repeated with ``train.py``).  ``grid25`` has a config for every
+method but alpha-GAN; for it the ``ring8`` config is used with the data section of
+``configs/grid25_gan.yaml`` (VEEGAN/PacGAN grid: spacing 2, std 0.05) -- the table marks that row
+"derived".
 
-Budgets.  Non-AdaGAN runs count ``trainer.max_steps`` (optimizer steps; ``--max-steps`` overrides it).
+Budgets.  Non-AdaGAN runs count ``trainer.max_steps`` (optimizer steps; ``--max-steps`` overrides it,
+for every data set or per data set).
 AdaGAN counts *epochs* (``stages * epochs_per_stage``, callbacks/adagan.py), so ``--max-steps`` /
 ``--quick`` size an AdaGAN run by ``trainer.limit_train_batches`` (one epoch per stage, the configs'
 number of stages) so that its total optimizer steps match the other methods' budget, and cap the
@@ -38,6 +40,7 @@ import argparse
 import copy
 import csv
 import datetime
+import json
 import math
 import statistics
 import sys
@@ -71,6 +74,7 @@ QUICK_STEPS = 60  # optimizer steps of a --quick run
 QUICK_N_TRAIN = 4_096  # toy training points of a --quick run
 QUICK_CLASSIFIER_STEPS = 20  # AdaGAN mixture-classifier steps of a --quick run
 SAMPLING_SEED = 12_345
+RESULT_FILE, SAMPLES_FILE = "result.json", "samples.pt"  # a finished run, reused by --resume
 
 #: Published toy results, (source, model, ring modes, grid modes).  PacGAN Table 1 [Lin et al. 2018]
 #: (its GAN baseline and PacGAN4, as quoted in the brief) and VEEGAN Table 1 [Srivastava et al. 2017]
@@ -149,6 +153,14 @@ def draw(sampler, n: int) -> torch.Tensor:
         return sampler.sample(n).float().cpu()
 
 
+def toy_datamodule(config: dict):
+    """The toy datamodule of ``config`` (its centres and std; no data drawn)."""
+    import datamodules
+
+    data = config["data"]
+    return getattr(datamodules, data["class_path"].split(".")[-1])(**data.get("init_args", {}))
+
+
 def toy_metrics(samples: torch.Tensor, datamodule) -> dict:
     stats = mode_statistics(samples, datamodule.centres, datamodule.std)
     return {"modes": stats["modes_captured"], "n_modes": len(datamodule.centres),
@@ -196,8 +208,9 @@ def write_markdown(rows: list[dict], path: Path, command: str, total_seconds: fl
     digits = [r for r in rows if r["data"] == "digits"]
     lines = ["# Sample quality of every method", "",
              f"Command: `{command}`  ", f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}  ",
-             f"Seeds: {seeds}; total wall time {total_seconds:.0f} s" + (" (--quick: scores mean little)" if quick
-                                                                          else ""), ""]
+             f"Seeds: {seeds}; training time summed over the {len(rows)} runs {sum(r['seconds'] for r in rows):.0f} s "
+             f"(1 torch thread a run); this invocation's wall time {total_seconds:.0f} s"
+             + (" (--quick: scores mean little)" if quick else ""), ""]
 
     def groups(subset):
         keys = list(dict.fromkeys((r["data"], r["method"]) for r in subset))
@@ -288,18 +301,53 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default 0 1 2 (--quick: 0)")
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help="optimizer steps a run, overriding the configs' budgets (--quick: %d)" % QUICK_STEPS)
+    parser.add_argument("--max-steps", nargs="+", default=None, metavar="[DATA=]STEPS",
+                        help="optimizer steps a run, overriding the configs' budgets: STEPS for every data set, "
+                             "or DATA=STEPS for one (e.g. digits=3000) (--quick: %d)" % QUICK_STEPS)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (several runs share the machine)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the runs finished earlier under --out whose config is unchanged (their "
+                             "rows and samples), train the others; lets a long run be split or restarted")
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = [0] if args.quick else [0, 1, 2]
-    if args.max_steps is None and args.quick:
-        args.max_steps = QUICK_STEPS
-    if args.max_steps is not None and args.max_steps < 1:
-        parser.error("--max-steps must be positive")
+    try:
+        args.max_steps = parse_budgets(args.max_steps or ([str(QUICK_STEPS)] if args.quick else []))
+    except ValueError as error:
+        parser.error(f"--max-steps: {error}")
     return args
+
+
+def parse_budgets(values: list[str]) -> dict[str, int]:
+    """``["2000"]`` -> every data set 2000 steps; ``["digits=3000"]`` -> digits only; later values win."""
+    budgets: dict[str, int] = {}
+    for value in values:
+        data, _, steps = value.rpartition("=")
+        if data and data not in DATA:
+            raise ValueError(f"unknown data set {data!r} in {value!r}; one of {', '.join(DATA)}")
+        if not steps.isdigit() or int(steps) < 1:
+            raise ValueError(f"steps must be a positive integer, got {value!r}")
+        budgets.update({d: int(steps) for d in ([data] if data else DATA)})
+    return budgets
+
+
+def load_finished(run_dir: Path, config: dict):
+    """``(row, samples)`` of a run finished earlier in ``run_dir`` with this exact ``config``, else ``None``."""
+    result, samples = run_dir / RESULT_FILE, run_dir / SAMPLES_FILE
+    if not (result.is_file() and samples.is_file()):
+        return None
+    saved = json.loads(result.read_text())
+    if saved.get("config") != config:
+        return None
+    return saved["row"], torch.load(samples)
+
+
+def save_finished(run_dir: Path, config: dict, row: dict, samples: torch.Tensor) -> None:
+    """Keep a finished run's row and samples so that ``--resume`` can reuse it."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.save(samples, run_dir / SAMPLES_FILE)
+    (run_dir / RESULT_FILE).write_text(json.dumps({"config": config, "row": row}, indent=1))
 
 
 def main(argv=None) -> list[dict]:
@@ -315,20 +363,24 @@ def main(argv=None) -> list[dict]:
             base, derived = config_for(data, method)
             for seed in args.seeds:
                 name = f"{data}_{method}_s{seed}"
-                config = patch_config(base, seed, args.out / "runs" / name, args.max_steps, args.quick)
-                sampler, datamodule, seconds = train_run(config, args.out / "configs" / f"{name}.yaml")
-                row = {"data": data, "method": method, "seed": seed, "seconds": round(seconds, 2),
-                       "config": f"configs/ring8_{method}.yaml + grid25 data (derived)" if derived
-                       else f"configs/{data}_{method}.yaml"}
+                run_dir = args.out / "runs" / name
+                config = patch_config(base, seed, run_dir, args.max_steps.get(data), args.quick)
+                finished = load_finished(run_dir, config) if args.resume else None
+                if finished is not None:
+                    row, samples = finished
+                else:
+                    sampler, datamodule, seconds = train_run(config, args.out / "configs" / f"{name}.yaml")
+                    row = {"data": data, "method": method, "seed": seed, "seconds": round(seconds, 2),
+                           "config": f"configs/ring8_{method}.yaml + grid25 data (derived)" if derived
+                           else f"configs/{data}_{method}.yaml"}
+                    samples = draw(sampler, DIGITS_SAMPLES if data == "digits" else TOY_SAMPLES)
+                    row.update(evaluator(samples) if data == "digits" else toy_metrics(samples, datamodule))
+                    save_finished(run_dir, config, row, samples)
                 if data == "digits":
-                    samples = draw(sampler, DIGITS_SAMPLES)
-                    row.update(evaluator(samples))
                     digit_samples.setdefault(method, samples)
                 else:
-                    samples = draw(sampler, TOY_SAMPLES)
-                    row.update(toy_metrics(samples, datamodule))
                     toy_samples.setdefault((data, method), samples)
-                    data_modules[data] = datamodule
+                    data_modules.setdefault(data, toy_datamodule(config))
                 rows.append(row)
                 print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     total = time.perf_counter() - start

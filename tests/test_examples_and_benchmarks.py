@@ -101,7 +101,34 @@ def test_many_paths_generator_starts_off_the_manifold_and_ns_gan_learns_it(tmp_p
     assert torch.allclose(start, torch.full_like(start, many_paths.OFFSET))  # disjoint supports at init
     finals = many_paths.main(["--quick", "--methods", "minimax", "non_saturating", "--out", str(tmp_path)])
     assert (tmp_path / "many_paths.png").is_file()
-    # Measured (benchmarks/many_paths.py, 3 seeds): the non-saturating GAN closes most of the gap from
-    # distance 1.0.  The paper's "minimax stalls" is NOT reproduced at this size (minimax learns too),
-    # so no ordering between the two is asserted.
-    assert finals["non_saturating"][0] < 0.5
+    # after the discriminator warm-up the minimax generator's (SGD) gradient is saturated: it barely moves,
+    # while the non-saturating GAN reaches the segment (3 seeds, 1,500 steps: 0.79 against 0.054)
+    assert finals["non_saturating"][0] < 0.2
+    assert finals["minimax"][0] > 0.6
+    assert finals["minimax"][0] > 4 * finals["non_saturating"][0]
+
+
+def test_quality_resume_reuses_a_finished_run_only_while_its_config_is_unchanged(tmp_path):
+    import quality
+    import torch
+
+    config = quality.patch_config(quality.config_for("ring8", "gan")[0], 0, tmp_path, max_steps=60, quick=True)
+    samples = torch.randn(10, 2)
+    quality.save_finished(tmp_path, config, {"modes": 3}, samples)
+    row, loaded = quality.load_finished(tmp_path, config)
+    assert row == {"modes": 3} and torch.equal(loaded, samples)
+    changed = quality.patch_config(quality.config_for("ring8", "gan")[0], 0, tmp_path, max_steps=61, quick=True)
+    assert quality.load_finished(tmp_path, changed) is None
+    assert quality.load_finished(tmp_path / "elsewhere", config) is None
+
+
+def test_quality_step_budgets_per_data_set():
+    import pytest
+    import quality
+
+    assert quality.parse_budgets([]) == {}
+    assert quality.parse_budgets(["500"]) == dict.fromkeys(quality.DATA, 500)
+    assert quality.parse_budgets(["500", "digits=3000"]) == {"ring8": 500, "grid25": 500, "digits": 3000}
+    for bad in (["cifar=10"], ["digits=0"], ["x"]):
+        with pytest.raises(ValueError):
+            quality.parse_budgets(bad)

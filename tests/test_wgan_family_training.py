@@ -41,7 +41,8 @@ def untrained_ring8(tmp_path_factory):
     return stats
 
 
-@pytest.mark.parametrize("method, steps", [("wgan", 600), ("wgan_gp", 600), ("nsgan_gp", 600), ("dragan_ns", 600)])
+# steps: a few percent of each config's budget; the penalised NS-GANs (Adam 1e-4) need 1,200 to halve the distance
+@pytest.mark.parametrize("method, steps", [("wgan", 600), ("wgan_gp", 600), ("nsgan_gp", 1200), ("dragan_ns", 1200)])
 def test_short_ring8_run_improves_on_the_untrained_generator(method, steps, untrained_ring8, tmp_path):
     stats, _ = train(f"configs/ring8_{method}.yaml", tmp_path, f"--trainer.max_steps={steps}",
                      "--data.init_args.n_train=20000")

@@ -21,16 +21,18 @@ class SampleFigures(pl.Callback):
     For modules that reconstruct (alpha-GAN's ``reconstruction_pairs``) a second picture,
     ``reconstructions_<step>.png``, shows held-out inputs beside their reconstructions.
     The pictures also go to the logger when it takes images (W&B ``log_image``, TensorBoard
-    ``add_figure``).  Only rank 0 draws.
+    ``add_figure``).  Only rank 0 draws.  Every picture uses the same latent draws (from ``seed``),
+    inside a forked RNG: drawing pictures never changes the training run's random numbers.
     """
 
     def __init__(self, every_n_steps: int = 1000, n_samples: int = 1000, n_images: int = 64,
-                 output_dir: Optional[str] = None) -> None:
+                 output_dir: Optional[str] = None, seed: int = 0) -> None:
         if every_n_steps < 1:
             raise ValueError(f"every_n_steps must be at least 1, got {every_n_steps}")
         self.every_n_steps = every_n_steps
         self.n_samples = n_samples
         self.n_images = n_images
+        self.seed = seed
         self._requested_dir = output_dir
         self.output_dir: Optional[Path] = None
         self._last_drawn_step = -1
@@ -53,7 +55,10 @@ class SampleFigures(pl.Callback):
         self._last_drawn_step = trainer.global_step
         if not trainer.is_global_zero:
             return None
-        samples = pl_module.sample(self.n_samples if pl_module.data_shape == (2,) else self.n_images)
+        devices = [pl_module.device] if pl_module.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):  # the same latents every time; training RNG untouched
+            torch.manual_seed(self.seed)
+            samples = pl_module.sample(self.n_samples if pl_module.data_shape == (2,) else self.n_images)
         samples = samples.detach().float().cpu()
         if samples.dim() == 2 and samples.size(1) == 2:
             figure = self._scatter(samples, trainer)

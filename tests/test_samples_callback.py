@@ -1,0 +1,37 @@
+"""SampleFigures draws its pictures without touching the training run's random numbers."""
+
+import lightning.pytorch as pl
+import torch
+
+from callbacks.samples import SampleFigures
+from gan_modules import GAN
+from tiny import LinearDiscriminator, LinearGenerator, loader, make_trainer
+
+
+def _trained_generator(callbacks, seed=0):
+    pl.seed_everything(seed, verbose=False)
+    model = GAN(LinearGenerator(), LinearDiscriminator())
+    make_trainer(callbacks=callbacks).fit(model, loader(10))
+    return model.generator.linear.weight.detach().clone()
+
+
+def test_drawing_pictures_leaves_training_identical(tmp_path):
+    figures = SampleFigures(every_n_steps=2, n_samples=50, output_dir=str(tmp_path))
+    with_pictures = _trained_generator([figures])
+    assert len(list(tmp_path.glob("step_*.png"))) == 10  # every 2 of 20 optimizer steps (the last one at fit end)
+    assert torch.equal(with_pictures, _trained_generator([]))
+
+
+def test_every_picture_uses_the_same_latent_draws(tmp_path):
+    model = GAN(LinearGenerator(), LinearDiscriminator())
+    figures = SampleFigures(n_samples=20, output_dir=str(tmp_path), seed=3)
+    drawn = []
+    model.sample = lambda n: drawn.append(GAN.sample(model, n)) or drawn[-1]
+    trainer = make_trainer(max_steps=1)
+    trainer.fit(model, loader(1))  # one step, so that the module is attached to a trainer
+    figures.setup(trainer, model, "fit")
+    torch.manual_seed(0)
+    figures.draw(trainer, model)
+    figures.draw(trainer, model)
+    assert len(drawn) == 2 and torch.equal(drawn[0], drawn[1])
+    assert not torch.equal(drawn[0], GAN.sample(model, 20))  # the global RNG did not produce them

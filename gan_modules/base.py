@@ -26,7 +26,13 @@ from gan_modules.ema import ExponentialMovingAverage
 from gan_modules.historical_averaging import ParameterAverage
 from gan_modules.losses import instance_noise_std
 from gan_modules.optimizer import OptimizerSpec
-from gan_modules.rng import rng_state, set_rng_state
+from gan_modules.rng import (
+    decorrelate_rank,
+    gather_rank_rng_states,
+    rng_state,
+    set_rank_rng_state,
+    set_rng_state,
+)
 
 NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
 
@@ -144,6 +150,7 @@ class AdversarialModule(pl.LightningModule):
         self.generator_steps = 0
         self.discriminator_steps_since_generator_step = 0
         self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
+        self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -403,6 +410,8 @@ class AdversarialModule(pl.LightningModule):
     # ------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["rng_state"] = rng_state()
+        if self._trainer is not None and self.trainer.world_size > 1:
+            checkpoint["rng_state_per_rank"] = gather_rank_rng_states(self.trainer.strategy.all_gather, self.device)
         checkpoint["adversarial_counters"] = {
             "generator_steps": self.generator_steps,
             "discriminator_steps_since_generator_step": self.discriminator_steps_since_generator_step,
@@ -410,6 +419,7 @@ class AdversarialModule(pl.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._rng_state_to_restore = checkpoint.get("rng_state")
+        self._rank_rng_states_to_restore = checkpoint.get("rng_state_per_rank")
         counters = checkpoint.get("adversarial_counters", {})
         self.generator_steps = counters.get("generator_steps", 0)
         self.discriminator_steps_since_generator_step = counters.get("discriminator_steps_since_generator_step", 0)
@@ -421,7 +431,18 @@ class AdversarialModule(pl.LightningModule):
         and the datamodule its sampler, which draw from the global RNG; from here to the first
         training batch nothing does (:class:`~datamodules.resumable.ResumableDataLoader` seeds its
         workers from its own generator), as in the uninterrupted run after the checkpoint was written.
+
+        Under DDP every rank gets its own stream (:func:`~gan_modules.rng.decorrelate_rank`); a resumed
+        DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
         state, self._rng_state_to_restore = self._rng_state_to_restore, None
-        if state is not None and self.trainer.ckpt_path is not None:  # resumed, not a module loaded to fine-tune
+        per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
+        world_size, rank = self.trainer.world_size, self.trainer.global_rank
+        resumed = state is not None and self.trainer.ckpt_path is not None  # not a module loaded to fine-tune
+        if resumed and per_rank is not None and len(per_rank) == world_size:
+            set_rank_rng_state(per_rank[rank], self.device)
+            return
+        if resumed:
             set_rng_state(state)
+        if world_size > 1:
+            decorrelate_rank(rank)

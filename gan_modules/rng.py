@@ -1,9 +1,16 @@
-"""Torch's random number generators as checkpointable state, so that a resumed run draws the same noise.
+"""Torch's random number generators as checkpointable state, so that a resumed run draws the same noise,
+and one random stream per DDP rank.
 
 Lightning restores weights, optimizers and loops from a checkpoint but not the global RNG
 (lightning.md section 8), so the latent noise (and the interpolates, perturbations, instance
 noise) of a resumed run would differ from an uninterrupted run's.  The training step draws from
 torch's CPU generator and, on GPU, the CUDA generators only.
+
+Under DDP, ``seed_everything`` seeds every rank alike, so without :func:`decorrelate_rank` every rank
+would draw the same latent noise: the ranks' fake batches would be copies of one another and the
+all-reduced generator gradient would average N identical batches (the usual GAN practice, e.g.
+StyleGAN2's ``seed * num_gpus + rank``, is one stream a rank).  A DDP checkpoint therefore keeps every
+rank's state (:func:`gather_rank_rng_states`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+#: distance between the seeds of consecutive ranks (a prime, so rank streams never coincide by seed)
+RANK_SEED_STRIDE = 1_000_003
 
 
 def rng_state() -> dict[str, Any]:
@@ -26,3 +36,29 @@ def set_rng_state(state: dict[str, Any]) -> None:
     if cuda and torch.cuda.is_available():
         for device, device_state in enumerate(cuda[: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(device_state.cpu(), device)
+
+
+def decorrelate_rank(rank: int) -> None:
+    """Reseed torch's generators (CPU and CUDA) with a seed drawn from the current stream plus ``rank``
+    times :data:`RANK_SEED_STRIDE`: ranks whose streams were equal get different, reproducible streams."""
+    base = int(torch.randint(0, 2**62, (1,)).item())
+    torch.manual_seed(base + RANK_SEED_STRIDE * rank)
+
+
+def gather_rank_rng_states(all_gather, device: torch.device) -> list[dict[str, Any]]:
+    """Every rank's CPU generator state and the state of its own CUDA device's generator, in rank order.
+
+    A collective: every rank must call it (Lightning builds a checkpoint on every rank).  ``all_gather``
+    is the strategy's (tensors on ``device``, the rank's device, as NCCL requires).
+    """
+    cpu = torch.get_rng_state()
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else torch.empty(0, dtype=torch.uint8)
+    gathered = all_gather(torch.cat([cpu, cuda]).to(device)).cpu()
+    return [{"cpu": row[: len(cpu)].clone(), "cuda": row[len(cpu):].clone()} for row in gathered]
+
+
+def set_rank_rng_state(state: dict[str, Any], device: torch.device) -> None:
+    """Restore one entry of :func:`gather_rank_rng_states` on this rank."""
+    torch.set_rng_state(state["cpu"].cpu())
+    if device.type == "cuda" and state["cuda"].numel():
+        torch.cuda.set_rng_state(state["cuda"].cpu(), device)

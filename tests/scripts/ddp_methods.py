@@ -12,7 +12,9 @@ points) with ``strategy=DDPStrategy(find_unused_parameters=True)``, the setting 
 (lightning.md section 3).  Rank 0 all-gathers each rank's final parameters and buffers and the
 points each rank trained on in epoch 0, and writes ``OUTPUT_DIR/results.json``: per method whether
 the weights are bit-identical, whether they moved from the initial ones, whether the ranks' data
-were disjoint and together the whole training set, the global steps and generator steps.
+were disjoint and together the whole training set, whether the ranks draw different noise, the global
+steps and generator steps; for NS-GAN also whether a run checkpointed after epoch 0 and resumed ends
+with the uninterrupted run's weights.
 """
 
 from __future__ import annotations
@@ -40,14 +42,18 @@ N_TRAIN, BATCH_SIZE, EPOCHS = 96, 16, 2  # 3 batches per rank and epoch
 
 
 class RecordEpochZero(pl.Callback):
-    """The real points this rank trained on in epoch 0."""
+    """The real points this rank trained on in epoch 0, and the next draws of its noise stream at the first batch."""
 
     def __init__(self) -> None:
         self.points: list[torch.Tensor] = []
+        self.first_noise: torch.Tensor | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         if trainer.current_epoch == 0:
             self.points.append(batch[0].detach().clone())
+        if self.first_noise is None:
+            with torch.random.fork_rng(devices=[]):  # what the training step is about to draw, undisturbed
+                self.first_noise = torch.randn(8)
 
 
 def flat_state(module: pl.LightningModule) -> torch.Tensor:
@@ -71,12 +77,14 @@ def train(method: str) -> dict:
     gather = trainer.strategy.all_gather
     states = gather(flat_state(module))
     points = gather(torch.cat(record.points))
+    noise = gather(record.first_noise)
     steps = gather(torch.tensor([trainer.global_step, module.generator_steps]))
     result = {
         "world_size": trainer.world_size,
         "identical_weights": bool(torch.equal(states[0], states[1])),
         "max_abs_difference": float((states[0] - states[1]).abs().max()),
         "weights_moved": bool(not torch.equal(states[0], initial)),
+        "ranks_draw_different_noise": bool(not torch.equal(noise[0], noise[1])),
         "points_per_rank": [len(p) for p in points],
         "ranks_share_points": bool((points[0][:, None, :] == points[1][None, :, :]).all(-1).any()),
         "points_cover_training_set": bool(torch.unique(points.reshape(-1, 2), dim=0).shape[0] == N_TRAIN),
@@ -84,6 +92,8 @@ def train(method: str) -> dict:
         "generator_steps": steps[:, 1].tolist(),
         "fit_seconds": round(seconds, 2),
     }
+    if method == "nsgan":
+        result["resumed_equals_uninterrupted"] = resumed_equals(method, states[0])
     if method == "adagan":
         adagan = callbacks[1]
         mixture_and_data_weights = gather(torch.cat([adagan.mixture.weights, adagan.data_weights.to(torch.float64)]))
@@ -92,7 +102,32 @@ def train(method: str) -> dict:
     return result
 
 
+def resumed_equals(method: str, uninterrupted: torch.Tensor) -> bool:
+    """Train epoch 0, checkpoint, resume for epoch 1 in a new trainer: the same weights as ``train``'s run."""
+    pl.seed_everything(0, verbose=False)
+    module = scale_methods.build(method)
+    checkpoint = Path(os.environ["DDP_OUTPUT_DIR"]) / f"{method}_epoch0.ckpt"
+
+    def fit(epochs: int, ckpt_path=None) -> pl.Trainer:
+        strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo",
+                               timeout=timedelta(seconds=120))
+        trainer = scale_methods.trainer(devices=2, strategy=strategy, max_epochs=epochs, callbacks=[RecordEpochZero()])
+        # weights_only=False: the hyper-parameters hold functools.partial network factories
+        trainer.fit(module, datamodule=scale_methods.ring(batch_size=BATCH_SIZE, n_train=N_TRAIN), ckpt_path=ckpt_path,
+                    weights_only=False)
+        return trainer
+
+    fit(1).save_checkpoint(checkpoint)  # every rank builds it (per-rank RNG states gathered), rank 0 writes
+    torch.randn(1000)  # the resumed run must not depend on the RNG state it starts with ...
+    module = scale_methods.build(method)  # ... nor on its initial weights
+    # (the seed itself stays: Lightning's DistributedSampler shards with PL_GLOBAL_SEED + epoch, as a relaunch would)
+    trainer = fit(EPOCHS, ckpt_path=checkpoint)
+    resumed = trainer.strategy.all_gather(flat_state(module))
+    return bool(torch.equal(resumed[0], uninterrupted) and torch.equal(resumed[1], uninterrupted))
+
+
 def run(output_dir: Path, methods: list[str]) -> None:
+    os.environ["DDP_OUTPUT_DIR"] = str(output_dir)
     warnings.filterwarnings("ignore")
     results = {method: train(method) for method in methods}
     if int(os.environ["LOCAL_RANK"]) == 0:

@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from gan_modules import GAN, OptimizerSpec
+from gan_modules.finite_check import NonFiniteLossCheck
 from gan_modules.losses import discriminator_loss, non_saturating_generator_loss
 from tiny import LinearDiscriminator, LinearGenerator, loader, make_trainer
 
@@ -85,17 +86,34 @@ def test_sample_is_graph_free_and_restores_the_mode():
     assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.99 and z.max() > 0.99
 
 
-def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path):
+@pytest.mark.parametrize("deferred", [False, True], ids=["immediate (CPU default)", "deferred (accelerator default)"])
+def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path, deferred):
     module = GAN(LinearGenerator, LinearDiscriminator)
+    module.finite_check = NonFiniteLossCheck(deferred=deferred)
     make_trainer(default_root_dir=tmp_path, enable_checkpointing=True).fit(module, loader(2))
     written = list(tmp_path.rglob("*.ckpt"))
     assert len(written) == 1
     before = written[0].read_bytes()
-    with pytest.raises(FloatingPointError, match="discriminator loss is nan"):
-        make_trainer(default_root_dir=tmp_path, enable_checkpointing=True, max_epochs=2).fit(
+    # the first NaN loss is the new trainer's first step (global step 0); the module has made 2 generator steps
+    message = "discriminator loss is nan" if not deferred else "discriminator loss became non-finite"
+    with pytest.raises(FloatingPointError, match=f"{message} .*at global step 0 \\(generator step 2\\)"):
+        make_trainer(default_root_dir=tmp_path, enable_checkpointing=True, max_epochs=4, log_every_n_steps=50).fit(
             module, loader(2, fill=float("nan"))
         )
     assert written[0].read_bytes() == before
+    assert list(tmp_path.rglob("*.ckpt")) == written  # the epoch-end checkpoint of NaN weights was never written
+
+
+def test_deferred_check_names_the_first_bad_loss_and_stays_on_the_device():
+    check = NonFiniteLossCheck(deferred=True)
+    check.record(torch.tensor(1.0), "discriminator", 0, 0)
+    check.raise_if_any()  # all finite so far
+    check.record(torch.tensor(float("inf")), "generator", 7, 3)
+    check.record(torch.tensor(float("nan")), "discriminator", 8, 4)  # a later bad loss does not overwrite the first
+    with pytest.raises(FloatingPointError, match="generator loss became non-finite .*at global step 7 \\(generator step 3\\)"):
+        check.raise_if_any()
+    assert NonFiniteLossCheck().is_deferred(torch.device("cpu")) is False
+    assert NonFiniteLossCheck().is_deferred(torch.device("cuda")) is True
 
 
 def test_counters_survive_a_checkpoint(tmp_path):

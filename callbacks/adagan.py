@@ -17,8 +17,9 @@ leave it unset: the callback stops the run after the last stage).
 
 **At the end of every stage** (``on_train_epoch_end``, before ``ModelCheckpoint`` saves):
 
-1. a frozen copy of ``pl_module.generator`` joins :attr:`mixture` with weight ``beta_t`` (the old
-   weights are scaled by ``1 - beta_t``; ``beta_1 = 1``);
+1. a frozen copy of ``pl_module.sampling_generator`` (the generator, or its moving average when
+   ``ema_decay`` is set) joins :attr:`mixture` with weight ``beta_t`` (the old weights are scaled
+   by ``1 - beta_t``; ``beta_1 = 1``);
 2. the stage is logged (``adagan/*``: ``beta``, the data weights the component was trained on --
    ``ess``, ``ess_fraction``, ``zero_weight_fraction``, ``lambda_star`` -- and, on the 2-D toy sets,
    the mixture's mode statistics ``mixture_modes_captured``, ``mixture_high_quality_fraction``,
@@ -209,7 +210,7 @@ class AdaGAN(pl.Callback):
     def end_stage(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Freeze the component, log the stage and, unless it was the last, prepare the next one."""
         beta = self.next_beta
-        self.mixture.add_component(pl_module.generator, beta)
+        self.mixture.add_component(pl_module.sampling_generator, beta)  # the EMA generator when ema_decay is set
         self.stage += 1
         record = {"stage": float(self.stage), "beta": beta, **self.weight_stats,
                   **self._mixture_metrics(trainer)}

@@ -331,3 +331,21 @@ def test_ddp_ranks_share_the_weights_and_networks_and_draw_different_batches(tmp
     assert all(torch.equal(rank0["generator"][k], rank1["generator"][k]) for k in rank0["generator"])  # same restart
     assert rank0["batches"].shape == rank1["batches"].shape == (8 * 32, 2)  # each rank half of the 512 draws
     assert not torch.equal(rank0["batches"], rank1["batches"])
+
+
+def test_a_stage_freezes_the_generator_that_samples_the_ema_when_on():
+    pl.seed_everything(0)
+    module = GAN(G, D, data_shape=(2,), ema_decay=0.5)
+    snapshots = []
+
+    class AtStageEnd(pl.Callback):  # runs before AdaGAN's epoch-end hook: the weights the stage ends with
+        def on_train_epoch_end(self, trainer, pl_module):
+            snapshots.append([p.detach().clone() for p in pl_module.sampling_generator.parameters()])
+            snapshots.append([p.detach().clone() for p in pl_module.generator.parameters()])
+
+    adagan = AdaGAN(stages=1, epochs_per_stage=1, classifier_steps=2, eval_samples=100)
+    fit(module, ring(), [AtStageEnd(), adagan], max_epochs=1)
+    frozen = list(adagan.mixture.components[0].parameters())
+    ema, raw = snapshots
+    assert all(torch.equal(a, b) for a, b in zip(frozen, ema))
+    assert not all(torch.equal(a, b) for a, b in zip(frozen, raw))  # the EMA lags the generator

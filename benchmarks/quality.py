@@ -125,14 +125,32 @@ def patch_config(config: dict, seed: int, root: Path, max_steps: int | None, qui
         if adagan:
             args = adagan[0]["init_args"]
             steps_per_batch = 2  # the AdaGAN configs' base GAN: one D and one G step a batch (n_critic 1)
-            trainer["limit_train_batches"] = max(1, max_steps // (steps_per_batch * args["stages"]))
-            args["epochs_per_stage"] = 1
-            trainer["max_epochs"] = args["stages"]
+            batches_per_stage = max(1, max_steps // (steps_per_batch * args["stages"]))
+            batches_per_epoch = train_batches_per_epoch(config["data"])
+            if batches_per_stage <= batches_per_epoch:  # one shortened epoch a stage
+                trainer["limit_train_batches"] = batches_per_stage
+                args["epochs_per_stage"] = 1
+            else:  # a small data set (digits): whole epochs, as many as the budget holds
+                trainer.pop("limit_train_batches", None)
+                args["epochs_per_stage"] = math.ceil(batches_per_stage / batches_per_epoch)
+            trainer["max_epochs"] = args["stages"] * args["epochs_per_stage"]
             if quick:
                 args["classifier_steps"] = QUICK_CLASSIFIER_STEPS
         else:
             trainer["max_steps"] = max_steps
     return config
+
+
+def train_batches_per_epoch(data: dict) -> int:
+    """Training batches an epoch of the datamodule ``data`` (a config section) gives: full batches only."""
+    import datamodules
+
+    init_args = data.get("init_args", {})
+    if "n_train" in init_args:  # the toy mixtures: no need to draw the data
+        return init_args["n_train"] // init_args.get("batch_size", 256)
+    datamodule = getattr(datamodules, data["class_path"].split(".")[-1])(**init_args)
+    datamodule.setup("fit")
+    return len(datamodule.train_dataset) // datamodule.batch_size
 
 
 def train_run(config: dict, path: Path):

@@ -132,3 +132,16 @@ def test_quality_step_budgets_per_data_set():
     for bad in (["cifar=10"], ["digits=0"], ["x"]):
         with pytest.raises(ValueError):
             quality.parse_budgets(bad)
+
+
+def test_quality_budget_for_adagan_on_a_small_data_set_counts_whole_epochs(tmp_path):
+    import quality
+
+    config, _ = quality.config_for("digits", "adagan")
+    patched = quality.patch_config(config, 0, tmp_path, max_steps=3000, quick=False)
+    args = quality._callbacks_named(patched, "AdaGAN")[0]["init_args"]
+    batches = quality.train_batches_per_epoch(patched["data"])  # 1,438 training digits, batches of 64: 22
+    steps = 2 * batches * args["epochs_per_stage"] * args["stages"]  # one D and one G step a batch
+    assert "limit_train_batches" not in patched["trainer"]
+    assert patched["trainer"]["max_epochs"] == args["epochs_per_stage"] * args["stages"]
+    assert 3000 <= steps < 3000 + 2 * batches * args["stages"]  # the budget, rounded up to whole epochs

@@ -232,14 +232,17 @@ def mean_std(values: list[float]) -> str:
 
 
 def write_markdown(rows: list[dict], path: Path, command: str, total_seconds: float, seeds: list[int],
-                   quick: bool, reference: dict | None = None) -> None:
+                   quick: bool, reference: dict | None = None, budgets: dict[str, int] | None = None) -> None:
     toy = [r for r in rows if r["data"] != "digits"]
     digits = [r for r in rows if r["data"] == "digits"]
     lines = ["# Sample quality of every method", "",
              f"Command: `{command}`  ", f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}  ",
              f"Seeds: {seeds}; training time summed over the {len(rows)} runs {sum(r['seconds'] for r in rows):.0f} s "
              f"(1 torch thread a run); this invocation's wall time {total_seconds:.0f} s"
-             + (" (--quick: scores mean little)" if quick else ""), ""]
+             + (" (--quick: scores mean little)" if quick else ""), "",
+             "Step budgets: " + "; ".join(f"{d}: {budgets[d]:,} optimizer steps a run (overriding the config)"
+                                          if d in (budgets or {}) else f"{d}: the config's own"
+                                          for d in dict.fromkeys(r["data"] for r in rows)) + ".", ""]
 
     def groups(subset):
         keys = list(dict.fromkeys((r["data"], r["method"]) for r in subset))
@@ -427,7 +430,7 @@ def main(argv=None) -> list[dict]:
                 print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     total = time.perf_counter() - start
     reference = evaluator.reference() if evaluator is not None else None
-    write_markdown(rows, args.out / "quality.md", command, total, args.seeds, args.quick, reference)
+    write_markdown(rows, args.out / "quality.md", command, total, args.seeds, args.quick, reference, args.max_steps)
     write_csv(rows, args.out / "quality.csv")
     if toy_samples:
         plot_toy(toy_samples, data_modules, args.out / "quality_toy.png")

@@ -81,6 +81,7 @@ from gan_modules.losses import discriminator_loss
 from gan_modules.metrics.mode_coverage import mode_statistics
 from gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture
 from gan_modules.optimizer import OptimizerSpec
+from gan_modules.rng import seeded
 
 WEIGHT_RULES = ("theory_star", "topk", "uniform")
 #: Adam's default settings (Kingma & Ba 2015, Algorithm 1) for the mixture classifier.
@@ -280,9 +281,7 @@ class AdaGAN(pl.Callback):
 
     def _mixture_samples(self, n: int) -> Tensor:
         """``n`` mixture samples from a fixed seed, leaving the training RNG untouched."""
-        devices = [self.mixture.device] if self.mixture.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(self.stage)
+        with seeded(self.stage, self.mixture.device):
             return self.mixture.sample(n)
 
     def _draw_mixture(self, trainer: pl.Trainer) -> Optional[Path]:

@@ -29,6 +29,7 @@ from gan_modules.metrics.images import comparable_with_published
 from gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
 from gan_modules.metrics.mode_coverage import ModeCoverage
 from gan_modules.metrics.parzen import ParzenWindow
+from gan_modules.rng import seeded
 
 METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "parzen")
 #: Samples per evaluation when ``n_samples`` is not given: 2,500 for the 2-D mixtures [VEEGAN /
@@ -254,10 +255,8 @@ class Evaluation(pl.Callback):
         device = pl_module.device
         self.suites.to(device)
         start, stop = rank_share(self.n_samples, trainer.global_rank, trainer.world_size)
-        cuda_devices = [device.index if device.index is not None else torch.cuda.current_device()] \
-            if device.type == "cuda" else []
-        with torch.no_grad(), torch.autocast(device.type, enabled=False), torch.random.fork_rng(devices=cuda_devices):
-            torch.manual_seed(hash((self.seed, trainer.global_rank, trainer.global_step)) & 0x7FFF_FFFF)
+        noise_seed = hash((self.seed, trainer.global_rank, trainer.global_step)) & 0x7FFF_FFFF
+        with torch.no_grad(), torch.autocast(device.type, enabled=False), seeded(noise_seed, device):
             if not self._real_fed:
                 self._feed_real(trainer, device)
             for n in _batches(stop - start, self.batch_size):

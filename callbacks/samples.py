@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
+from gan_modules.rng import seeded  # noqa: E402
+
 
 class SampleFigures(pl.Callback):
     """Every ``every_n_steps`` optimizer steps (Lightning's ``global_step``) and at the end of fit,
@@ -55,9 +57,7 @@ class SampleFigures(pl.Callback):
         self._last_drawn_step = trainer.global_step
         if not trainer.is_global_zero:
             return None
-        devices = [pl_module.device] if pl_module.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):  # the same latents every time; training RNG untouched
-            torch.manual_seed(self.seed)
+        with seeded(self.seed, pl_module.device):  # the same latents every time; training RNG untouched
             samples = pl_module.sample(self.n_samples if pl_module.data_shape == (2,) else self.n_images)
         samples = samples.detach().float().cpu()
         if samples.dim() == 2 and samples.size(1) == 2:

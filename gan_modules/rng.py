@@ -15,7 +15,8 @@ rank's state (:func:`gather_rank_rng_states`).
 
 from __future__ import annotations
 
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, Iterator
 
 import torch
 
@@ -36,6 +37,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
     if cuda and torch.cuda.is_available():
         for device, device_state in enumerate(cuda[: torch.cuda.device_count()]):
             torch.cuda.set_rng_state(device_state.cpu(), device)
+
+
+@contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Inside: torch's CPU generator (and ``device``'s, on CUDA) seeded with ``seed``; afterwards both are
+    back where they were, so a callback can draw reproducible samples without changing the training run."""
+    cuda = [device.index if device.index is not None else torch.cuda.current_device()] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        yield
 
 
 def decorrelate_rank(rank: int) -> None:

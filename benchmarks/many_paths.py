@@ -207,7 +207,8 @@ def main(argv=None) -> dict[str, list[float]]:
     parser.add_argument("--quick", action="store_true", help="1 seed, 600 steps after the warm-up")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=None, help="default 0 1 2 (--quick: 0)")
-    parser.add_argument("--steps", type=int, default=None, help="optimizer steps a run after the warm-up (default 1500; --quick 600)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="optimizer steps a run after the warm-up (default 1500; --quick 600)")
     parser.add_argument("--eval-every", type=int, default=50)
     parser.add_argument("--optimizer", default=OPTIMIZER, choices=("sgd", "adam"),
                         help="the generator's optimizer (Adam rescales the gradient, which hides saturation)")

@@ -1,7 +1,7 @@
 """Sample quality of every method on ring8, grid25 and digits, over seeds, with the repo's configs.
 
     python benchmarks/quality.py                       # 3 seeds, the configs' full step budgets (hours on CPU)
-    python benchmarks/quality.py --quick               # 1 seed, 60 optimizer steps a run (~2-3 min on 2 cores)
+    python benchmarks/quality.py --quick               # 1 seed, 60 optimizer steps a run (~35 s)
     python benchmarks/quality.py --methods gan nsgan --data ring8 --seeds 0 1 --max-steps 2000
     python benchmarks/quality.py --max-steps digits=3000 --resume   # digits shortened; reuse finished runs
 
@@ -15,9 +15,11 @@ method but alpha-GAN; for it the ``ring8`` config is used with the data section 
 Budgets.  Non-AdaGAN runs count ``trainer.max_steps`` (optimizer steps; ``--max-steps`` overrides it,
 for every data set or per data set).
 AdaGAN counts *epochs* (``stages * epochs_per_stage``, callbacks/adagan.py), so ``--max-steps`` /
-``--quick`` size an AdaGAN run by ``trainer.limit_train_batches`` (one epoch per stage, the configs'
-number of stages) so that its total optimizer steps match the other methods' budget, and cap the
-mixture classifier at ``QUICK_CLASSIFIER_STEPS`` steps in quick mode.
+``--quick`` size an AdaGAN run (the configs' number of stages) so that its total optimizer steps match
+the other methods' budget: one epoch a stage shortened by ``trainer.limit_train_batches`` where an
+epoch holds more batches than a stage needs (the toy sets), else whole epochs, as many a stage as the
+budget holds, rounded up (digits); quick mode also caps the mixture classifier at
+``QUICK_CLASSIFIER_STEPS`` steps.
 
 Evaluation (after training, fixed sampling seed):
 
@@ -52,6 +54,7 @@ from pathlib import Path
 
 import torch
 import yaml
+from lightning.pytorch.cli import instantiate_class
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -141,14 +144,16 @@ def patch_config(config: dict, seed: int, root: Path, max_steps: int | None, qui
     return config
 
 
+def datamodule_from(data: dict):
+    """The datamodule a config's ``data`` section describes (``class_path`` and ``init_args``), not set up."""
+    return instantiate_class((), data)
+
+
 def train_batches_per_epoch(data: dict) -> int:
     """Training batches an epoch of the datamodule ``data`` (a config section) gives: full batches only."""
-    import datamodules
-
-    init_args = data.get("init_args", {})
-    if "n_train" in init_args:  # the toy mixtures: no need to draw the data
-        return init_args["n_train"] // init_args.get("batch_size", 256)
-    datamodule = getattr(datamodules, data["class_path"].split(".")[-1])(**init_args)
+    datamodule = datamodule_from(data)
+    if hasattr(datamodule, "n_train"):  # the toy mixtures: no need to draw the data
+        return datamodule.n_train // datamodule.batch_size
     datamodule.setup("fit")
     return len(datamodule.train_dataset) // datamodule.batch_size
 
@@ -174,14 +179,6 @@ def draw(sampler, n: int) -> torch.Tensor:
         return sampler.sample(n).float().cpu()
 
 
-def toy_datamodule(config: dict):
-    """The toy datamodule of ``config`` (its centres and std; no data drawn)."""
-    import datamodules
-
-    data = config["data"]
-    return getattr(datamodules, data["class_path"].split(".")[-1])(**data.get("init_args", {}))
-
-
 def toy_metrics(samples: torch.Tensor, datamodule) -> dict:
     stats = mode_statistics(samples, datamodule.centres, datamodule.std)
     return {"modes": stats["modes_captured"], "n_modes": len(datamodule.centres),
@@ -203,7 +200,6 @@ class DigitsEvaluator:
         val = (val + 1) / 2  # the Parzen protocol's [0, 1] pixel scale
         half = len(val) // 2
         self.parzen_validation, self.parzen_test = val[:half], val[half:]
-
         self.training_images = datamodule.train_dataset.tensors[0]
 
     def __call__(self, samples: torch.Tensor) -> dict:
@@ -425,7 +421,7 @@ def main(argv=None) -> list[dict]:
                     digit_samples.setdefault(method, samples)
                 else:
                     toy_samples.setdefault((data, method), samples)
-                    data_modules.setdefault(data, toy_datamodule(config))
+                    data_modules.setdefault(data, datamodule_from(config["data"]))  # centres and std
                 rows.append(row)
                 print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     total = time.perf_counter() - start

@@ -110,7 +110,8 @@ def test_deferred_check_names_the_first_bad_loss_and_stays_on_the_device():
     check.raise_if_any()  # all finite so far
     check.record(torch.tensor(float("inf")), "generator", 7, 3)
     check.record(torch.tensor(float("nan")), "discriminator", 8, 4)  # a later bad loss does not overwrite the first
-    with pytest.raises(FloatingPointError, match="generator loss became non-finite .*at global step 7 \\(generator step 3\\)"):
+    first = "generator loss became non-finite .*at global step 7 \\(generator step 3\\)"
+    with pytest.raises(FloatingPointError, match=first):
         check.raise_if_any()
     assert NonFiniteLossCheck().is_deferred(torch.device("cpu")) is False
     assert NonFiniteLossCheck().is_deferred(torch.device("cuda")) is True

@@ -60,7 +60,11 @@ def flat_state(module: pl.LightningModule) -> torch.Tensor:
     return torch.cat([t.detach().reshape(-1).to(torch.float64) for t in module.state_dict().values()])
 
 
-def train(method: str) -> dict:
+def ddp_strategy() -> DDPStrategy:
+    return DDPStrategy(find_unused_parameters=True, process_group_backend="gloo", timeout=timedelta(seconds=120))
+
+
+def train(method: str, output_dir: Path) -> dict:
     """Fit ``method`` on both ranks; rank 0's view of what the ranks ended with."""
     pl.seed_everything(0, verbose=False)
     module = scale_methods.build("nsgan" if method == "adagan" else method)
@@ -69,8 +73,7 @@ def train(method: str) -> dict:
     callbacks: list[pl.Callback] = [record]
     if method == "adagan":  # AdaGAN around NS-GAN: two stages of one epoch
         callbacks.append(scale_methods.adagan_callback())
-    strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo", timeout=timedelta(seconds=120))
-    trainer = scale_methods.trainer(devices=2, strategy=strategy, max_epochs=EPOCHS, callbacks=callbacks)
+    trainer = scale_methods.trainer(devices=2, strategy=ddp_strategy(), max_epochs=EPOCHS, callbacks=callbacks)
     started = time.perf_counter()
     trainer.fit(module, datamodule=scale_methods.ring(batch_size=BATCH_SIZE, n_train=N_TRAIN))
     seconds = time.perf_counter() - started
@@ -93,7 +96,7 @@ def train(method: str) -> dict:
         "fit_seconds": round(seconds, 2),
     }
     if method == "nsgan":
-        result["resumed_equals_uninterrupted"] = resumed_equals(method, states[0])
+        result["resumed_equals_uninterrupted"] = resumed_equals(method, states[0], output_dir)
     if method == "adagan":
         adagan = callbacks[1]
         mixture_and_data_weights = gather(torch.cat([adagan.mixture.weights, adagan.data_weights.to(torch.float64)]))
@@ -102,16 +105,14 @@ def train(method: str) -> dict:
     return result
 
 
-def resumed_equals(method: str, uninterrupted: torch.Tensor) -> bool:
+def resumed_equals(method: str, uninterrupted: torch.Tensor, output_dir: Path) -> bool:
     """Train epoch 0, checkpoint, resume for epoch 1 in a new trainer: the same weights as ``train``'s run."""
     pl.seed_everything(0, verbose=False)
     module = scale_methods.build(method)
-    checkpoint = Path(os.environ["DDP_OUTPUT_DIR"]) / f"{method}_epoch0.ckpt"
+    checkpoint = output_dir / f"{method}_epoch0.ckpt"
 
     def fit(epochs: int, ckpt_path=None) -> pl.Trainer:
-        strategy = DDPStrategy(find_unused_parameters=True, process_group_backend="gloo",
-                               timeout=timedelta(seconds=120))
-        trainer = scale_methods.trainer(devices=2, strategy=strategy, max_epochs=epochs, callbacks=[RecordEpochZero()])
+        trainer = scale_methods.trainer(devices=2, strategy=ddp_strategy(), max_epochs=epochs)
         # weights_only=False: the hyper-parameters hold functools.partial network factories
         trainer.fit(module, datamodule=scale_methods.ring(batch_size=BATCH_SIZE, n_train=N_TRAIN), ckpt_path=ckpt_path,
                     weights_only=False)
@@ -127,9 +128,8 @@ def resumed_equals(method: str, uninterrupted: torch.Tensor) -> bool:
 
 
 def run(output_dir: Path, methods: list[str]) -> None:
-    os.environ["DDP_OUTPUT_DIR"] = str(output_dir)
     warnings.filterwarnings("ignore")
-    results = {method: train(method) for method in methods}
+    results = {method: train(method, output_dir) for method in methods}
     if int(os.environ["LOCAL_RANK"]) == 0:
         (output_dir / "results.json").write_text(json.dumps(results, indent=1))
 

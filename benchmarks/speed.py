@@ -13,9 +13,15 @@ builds no weight gradients), on the same in-memory data:
 
 * framework: the method's module in a ``Trainer`` (``logger=False``, no progress bar, no
   checkpointing: the training machinery itself), data from a
-  :class:`~datamodules.base.WeightedDataModule`; a step is timed from one
-  ``on_train_batch_start`` to the next (data fetch, hooks, logging included);
-* hand-written: a ``for`` loop over a ``DataLoader(shuffle=True)``; a step is one iteration.
+  :class:`~datamodules.base.WeightedDataModule` over an :class:`~datamodules.in_memory.InMemoryDataset`
+  (as the toy and digits datamodules); a step is timed from one ``on_train_batch_start`` to the next
+  (data fetch, hooks, logging included);
+* hand-written: a ``for`` loop that slices a random permutation of the data tensor batch by batch
+  (the fastest input pipeline one writes by hand); a step is one iteration.
+
+A third table times the input pipelines alone, per batch: the library's loader, the hand-written
+slicing, and a ``DataLoader(TensorDataset, shuffle=True)``, which fetches and collates example by
+example (what the library's loaders did before :class:`~datamodules.in_memory.InMemoryDataset`).
 
 Rounds interleave the two sides (the order alternates).  A round's statistic is the median step
 time on CPU (robust to other processes) or, on CUDA, the mean over the timed window between two
@@ -39,7 +45,7 @@ import warnings
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import lightning.pytorch as pl
 import torch
@@ -49,6 +55,7 @@ from torch.utils.data import DataLoader, TensorDataset
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from datamodules.base import WeightedDataModule  # noqa: E402
+from datamodules.in_memory import InMemoryDataset  # noqa: E402
 from gan_modules import losses  # noqa: E402
 from gan_modules.base import AdversarialModule  # noqa: E402
 from gan_modules.gan import GAN  # noqa: E402
@@ -136,7 +143,7 @@ class InMemory(WeightedDataModule):
     def __init__(self, data: Tensor, batch_size: int) -> None:
         super().__init__(batch_size=batch_size)
         self.data = data
-        self.train_dataset = TensorDataset(data, torch.zeros(len(data), dtype=torch.int64))
+        self.train_dataset = InMemoryDataset(data, torch.zeros(len(data), dtype=torch.int64))
 
     @property
     def data_shape(self) -> tuple[int, ...]:
@@ -204,17 +211,15 @@ class HandWritten:
         self.G, self.D = prepare(generator, variant), prepare(discriminator, variant)
         self.module, self.method, self.device = module, method, device  # the module: hyper-parameters only
         self.latent_dim, self.n_critic = module.latent_dim, module.n_critic
-        self.data = TensorDataset(data, torch.zeros(len(data), dtype=torch.int64))
+        self.data = data
         self.since_generator_step = 0
 
     def run(self, batch_size: int, steps: int, warmup: int) -> float:
         clock = Clock(self.device, warmup)
-        loader = DataLoader(self.data, batch_size=batch_size, shuffle=True, drop_last=True)
-        batches = iter(loader)
+        batches = shuffled_batches(self.data, batch_size)
         for _ in range(warmup + steps):
             clock.tick()
-            real, _ = next(batches)
-            self.step(real.to(self.device, non_blocking=True))
+            self.step(next(batches).to(self.device, non_blocking=True))
         clock.stop()
         return clock.seconds_per_step(steps)
 
@@ -239,6 +244,12 @@ class HandWritten:
         self.opt_g.step()
         D.requires_grad_(True)
         self.since_generator_step = 0
+
+
+def shuffled_batches(data: Tensor, batch_size: int) -> Iterator[Tensor]:
+    """One epoch of ``data`` in random order, ``batch_size`` rows a batch (the last partial batch dropped)."""
+    order = torch.randperm(len(data))
+    return (data[order[start:start + batch_size]] for start in range(0, len(data) - batch_size + 1, batch_size))
 
 
 # ---------------------------------------------------------------------------------- one table row
@@ -276,6 +287,29 @@ def measure(model_name: str, method_name: str, variant: str, rounds: int, quick:
             "steps": steps, "rounds": rounds}
 
 
+def measure_input_pipelines(model_name: str, rounds: int, quick: bool) -> dict:
+    """Best-round median seconds a batch of each input pipeline alone (CPU), on the model's data shape and batch."""
+    model = MODELS[model_name]
+    batches = max(model.steps // 4, 8) if quick else model.steps
+    data = torch.rand(model.batch_size * batches, *model.data_shape)
+    labels = torch.zeros(len(data), dtype=torch.int64)
+    pipelines = {
+        "library loader": lambda: iter(InMemory(data, model.batch_size).train_dataloader()),
+        "hand-written slicing": lambda: shuffled_batches(data, model.batch_size),
+        "DataLoader(TensorDataset)": lambda: iter(DataLoader(TensorDataset(data, labels), batch_size=model.batch_size,
+                                                             shuffle=True, drop_last=True)),
+    }
+    seconds = {name: [] for name in pipelines}
+    for _ in range(rounds):
+        for name, start in pipelines.items():
+            clock = Clock(torch.device("cpu"), warmup=1)
+            for _ in start():
+                clock.tick()
+            clock.stop()
+            seconds[name].append(clock.seconds_per_step(batches - 1))
+    return {"model": model_name, **{name: min(times) for name, times in seconds.items()}}
+
+
 # ---------------------------------------------------------------------------------- the report
 def table(rows: list[dict]) -> str:
     lines = ["| model | method | variant | framework steps/s | hand-written steps/s | ratio (time/step) | target |"
@@ -289,6 +323,14 @@ def table(rows: list[dict]) -> str:
         verdict = "ok" if r["ratio"] <= r["target"] else "over"
         lines.append(f"| {r['model']} | {r['method']} | {r['variant']} | {1 / r['framework']:.1f} | "
                      f"{1 / r['hand']:.1f} | {r['ratio']:.3f} | {r['target']:.2f} ({verdict}) | {effect} |")
+    return "\n".join(lines)
+
+
+def pipeline_table(rows: list[dict]) -> str:
+    names = [name for name in rows[0] if name != "model"]
+    lines = ["| model | " + " | ".join(f"{name} ms/batch" for name in names) + " |",
+             "|---|" + "---|" * len(names)]
+    lines += [f"| {r['model']} | " + " | ".join(f"{1e3 * r[name]:.3f}" for name in names) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -334,6 +376,10 @@ def main(argv: Optional[list[str]] = None) -> list[dict]:
     print(f"\nmachine: {machine(device)}; {rounds} rounds, best-round "
           f"{'median' if device.type == 'cpu' else 'mean'} step time\n")
     print(table(rows))
+    if device.type == "cpu":
+        pipelines = [measure_input_pipelines(model_name, rounds, args.quick) for model_name in args.models.split(",")]
+        print("\ninput pipelines alone (CPU, best-round median time a batch):\n")
+        print(pipeline_table(pipelines))
     return rows
 
 

@@ -8,6 +8,7 @@ import lightning.pytorch as pl
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.in_memory import collate
 from datamodules.resumable import ResumableDataLoader
 from datamodules.sampler import ReweightableSampler
 
@@ -83,7 +84,7 @@ class WeightedDataModule(pl.LightningDataModule):
         if self.val_dataset is None:
             return []
         return DataLoader(self.val_dataset, batch_size=self.batch_size, shuffle=False, drop_last=False,
-                          num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+                          collate_fn=collate, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def state_dict(self) -> dict[str, Any]:
         return {"sampler": self._sampler.state_dict()} if self._sampler is not None else {}

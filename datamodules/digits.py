@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Optional
 
 import torch
-from torch.utils.data import TensorDataset
 
 from datamodules.base import WeightedDataModule
+from datamodules.in_memory import InMemoryDataset
 
 
 class Digits(WeightedDataModule):
@@ -40,6 +40,6 @@ class Digits(WeightedDataModule):
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
         n_val = int(round(self.val_fraction * len(images)))
         val, train = order[:n_val], order[n_val:]
-        self.train_dataset = TensorDataset(images[train], labels[train])
+        self.train_dataset = InMemoryDataset(images[train], labels[train])
         if n_val:
-            self.val_dataset = TensorDataset(images[val], labels[val])
+            self.val_dataset = InMemoryDataset(images[val], labels[val])

@@ -7,6 +7,7 @@ from typing import Any, Iterator, Optional
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from datamodules.in_memory import collate
 from datamodules.sampler import ReweightableSampler
 
 
@@ -38,11 +39,14 @@ class ResumableDataLoader(DataLoader):
     Args:
         dataset: the training set.
         draws: the sampler (also the loader's ``sampler`` unless one is given, as Lightning does).
-        kwargs: :class:`~torch.utils.data.DataLoader` arguments.
+        kwargs: :class:`~torch.utils.data.DataLoader` arguments; ``collate_fn`` defaults to
+            :func:`~datamodules.in_memory.collate`, which reads an
+            :class:`~datamodules.in_memory.InMemoryDataset` a batch at a time.
     """
 
     def __init__(self, dataset: Dataset, draws: ReweightableSampler, **kwargs: Any) -> None:
         kwargs.setdefault("sampler", draws)
+        kwargs.setdefault("collate_fn", collate)  # a batch at a time from an InMemoryDataset
         kwargs.setdefault("generator", torch.Generator().manual_seed(draws.base_seed))
         super().__init__(dataset, **kwargs)
         self.draws = draws

@@ -7,9 +7,9 @@ from typing import Optional
 
 import torch
 from torch import Tensor
-from torch.utils.data import TensorDataset
 
 from datamodules.base import WeightedDataModule
+from datamodules.in_memory import InMemoryDataset
 
 
 class GaussianMixture2D(WeightedDataModule):
@@ -58,9 +58,9 @@ class GaussianMixture2D(WeightedDataModule):
         if self.train_dataset is not None:
             return
         generator = torch.Generator().manual_seed(self.seed)
-        self.train_dataset = TensorDataset(*self.draw(self.n_train, generator))
+        self.train_dataset = InMemoryDataset(*self.draw(self.n_train, generator))
         if self.n_val:
-            self.val_dataset = TensorDataset(*self.draw(self.n_val, generator))
+            self.val_dataset = InMemoryDataset(*self.draw(self.n_val, generator))
 
 
 class RingOfGaussians(GaussianMixture2D):

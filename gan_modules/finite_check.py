@@ -11,6 +11,7 @@ each epoch and of training.  The error names the first bad step either way.
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -40,8 +41,9 @@ class NonFiniteLossCheck:
     def record(self, loss: Tensor, player: str, global_step: int, generator_step: int) -> None:
         """Check ``loss`` now (immediate mode) or fold it into the device flag (deferred mode)."""
         if not self.is_deferred(loss.device):
-            if not torch.isfinite(loss):
-                raise self._error(player, global_step, generator_step, float(loss.detach()))
+            value = loss.item()  # a CPU scalar: reading it is cheaper than a torch.isfinite kernel
+            if not math.isfinite(value):
+                raise self._error(player, global_step, generator_step, value)
             return
         bad = ~torch.isfinite(loss.detach())
         if self._bad is None:

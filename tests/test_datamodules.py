@@ -11,6 +11,9 @@ import pytest
 import torch
 import torchvision
 from PIL import Image
+from torch.utils.data import DataLoader, TensorDataset
+
+from datamodules.in_memory import InMemoryDataset, StackedSamples, collate
 
 from datamodules import (CIFAR10, MNIST, DatasetNotFoundError, Digits, GridOfGaussians, ImageFolder,
                          ReweightableSampler, RingOfGaussians)
@@ -162,6 +165,41 @@ def test_val_dataloader_serves_the_held_out_split_in_order(tmp_path):
     (tmp_path / "a").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "a" / "0.png")
     assert ImageFolder(str(tmp_path), image_size=8, batch_size=1).val_dataloader() == []
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_in_memory_batches_equal_example_by_example_batches(workers):
+    x, y = torch.randn(300, 1, 8, 8), torch.randint(0, 10, (300,))
+
+    def batches(dataset, **kwargs):
+        return list(DataLoader(dataset, batch_size=64, shuffle=True, generator=torch.Generator().manual_seed(3),
+                               num_workers=workers, **kwargs))
+
+    expected = batches(TensorDataset(x, y))  # one dataset[i] a example, stacked by default_collate
+    for got in (batches(InMemoryDataset(x, y), collate_fn=collate), batches(InMemoryDataset(x, y))):
+        assert len(got) == len(expected) == 5
+        for (gx, gy), (ex, ey) in zip(got, expected):
+            assert type(gx) is type(ex) and gx.dtype == ex.dtype and gy.dtype == ey.dtype
+            assert torch.equal(gx, ex) and torch.equal(gy, ey)
+
+
+def test_in_memory_batch_is_one_index_per_tensor_and_collate_keeps_it():
+    x, y = torch.arange(10.0)[:, None], torch.arange(10)
+    fetched = InMemoryDataset(x, y).__getitems__([7, 2, 2])
+    assert isinstance(fetched, StackedSamples) and len(fetched) == 3
+    assert fetched[1] == (x[2], y[2]) and [tuple(map(int, s)) for s in fetched] == [(7, 7), (2, 2), (2, 2)]
+    collated = collate(fetched)
+    assert collated[0].data_ptr() == fetched.tensors[0].data_ptr()  # handed on, not copied
+    assert collated[1].tolist() == [7, 2, 2]
+
+
+def test_library_loaders_read_a_batch_at_a_time(monkeypatch):
+    ring, digits = RingOfGaussians(n_train=256, batch_size=64), Digits(batch_size=64)
+    single = []
+    monkeypatch.setattr(TensorDataset, "__getitem__", lambda self, i: single.append(i))
+    assert [len(x) for x, _ in ring.train_dataloader()] == [64] * 4
+    assert sum(len(x) for x, _ in digits.val_dataloader()) == len(digits.val_dataset)
+    assert single == []
 
 
 def write_idx(path, array):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import torch
 from torch import Tensor
 from torch.utils.data import TensorDataset, default_collate
 
@@ -43,7 +44,8 @@ class InMemoryDataset(TensorDataset):
     """
 
     def __getitems__(self, indices: list[int]) -> StackedSamples:
-        return StackedSamples(tuple(tensor[indices] for tensor in self.tensors))
+        index = torch.as_tensor(indices)  # converted once, not once per tensor
+        return StackedSamples(tuple(tensor[index] for tensor in self.tensors))
 
 
 def collate(data: Any) -> Any:

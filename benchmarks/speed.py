@@ -209,6 +209,7 @@ class PairedSteps(pl.Callback):
         self.framework: list[float] = []
         self.handwritten: list[float] = []
         self._framework_started: Optional[float] = None
+        self.batches: Optional[Iterator[Tensor]] = None  # the hand-written side's, made when training starts
 
     def on_train_start(self, trainer, pl_module):
         self.batches = shuffled_batches(self.hand.data, self.batch_size)

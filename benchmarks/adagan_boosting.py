@@ -12,7 +12,7 @@ setting of ``configs/grid25_adagan.yaml``) and the same total number of training
 * ``adagan``:  the AdaGAN callback, ``beta="uniform"``, ``weights="theory_star"``.
 
 Each model draws 2,500 samples (VEEGAN/PacGAN protocol) scored by
-:func:`gan_modules.metrics.mode_coverage.mode_statistics` (a mode is captured by at least one sample
+:func:`lightning_gans.gan_modules.metrics.mode_coverage.mode_statistics` (a mode is captured by at least one sample
 within 3 standard deviations); a stricter column counts modes with at least 10 such samples (a
 diffuse generator scatters one or two points near most modes).  Prints one row per run, the
 mixture's modes after each stage (logged by the callback), and the mean/std per method.
@@ -33,11 +33,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from callbacks.adagan import AdaGAN  # noqa: E402
-from datamodules import GridOfGaussians  # noqa: E402
-from gan_modules import GAN, OptimizerSpec  # noqa: E402
-from gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
-from gan_modules.networks import MLPDiscriminator, MLPGenerator  # noqa: E402
+from lightning_gans.callbacks.adagan import AdaGAN  # noqa: E402
+from lightning_gans.datamodules import GridOfGaussians  # noqa: E402
+from lightning_gans.gan_modules import GAN, OptimizerSpec  # noqa: E402
+from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
+from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPGenerator  # noqa: E402
 
 METHODS = ("single", "bagging", "adagan")
 EVAL_SAMPLES = 2_500  # VEEGAN / PacGAN protocol

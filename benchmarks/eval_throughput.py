@@ -33,8 +33,8 @@ from torchmetrics.image import FrechetInceptionDistance
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from callbacks.evaluation import Evaluation  # noqa: E402
-from gan_modules.metrics.digits_classifier import load_digits_classifier, load_digits_tensors  # noqa: E402
+from lightning_gans.callbacks.evaluation import Evaluation  # noqa: E402
+from lightning_gans.gan_modules.metrics.digits_classifier import load_digits_classifier, load_digits_tensors  # noqa: E402
 
 
 class FixedSamples(pl.LightningModule):

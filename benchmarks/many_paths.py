@@ -16,8 +16,8 @@ Set-up (algorithms.md Sec. 4, "Experiments"; sizes are ours, the paper's exact o
   as a large one and the minimax GAN does not stall;
 * a warm-up of ``--warmup`` (300) discriminator steps before the first generator step, in which D
   learns to separate the disjoint supports confidently; then one D step a G step;
-* methods: minimax GAN and non-saturating GAN (``gan_modules.GAN``), NS-GAN-GP and DRAGAN-NS
-  (``gan_modules.NSGANGP``, lambda = 10 [algorithms.md Sec. 4]), trained with ``lightning.pytorch.Trainer``.
+* methods: minimax GAN and non-saturating GAN (``lightning_gans.gan_modules.GAN``), NS-GAN-GP and DRAGAN-NS
+  (``lightning_gans.gan_modules.NSGANGP``, lambda = 10 [algorithms.md Sec. 4]), trained with ``lightning.pytorch.Trainer``.
 
 Recorded every ``--eval-every`` optimizer steps: the mean Euclidean distance of 1,000 samples to the
 segment.  Fedus et al. report that the non-saturating GAN learns such a manifold while divergence
@@ -49,7 +49,7 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
-from gan_modules import GAN, NSGANGP, OptimizerSpec  # noqa: E402
+from lightning_gans.gan_modules import GAN, NSGANGP, OptimizerSpec  # noqa: E402
 
 OFFSET = 1.0  # distance of the generator's initial line from the data segment (ours)
 HIDDEN = 32  # MLP width (ours: "small MLPs")

@@ -24,10 +24,10 @@ budget holds, rounded up (digits); quick mode also caps the mixture classifier a
 Evaluation (after training, fixed sampling seed):
 
 * toy sets: 2,500 samples (VEEGAN/PacGAN protocol) scored by
-  :func:`gan_modules.metrics.mode_coverage.mode_statistics` -- modes captured (>= 1 sample within 3 std),
+  :func:`lightning_gans.gan_modules.metrics.mode_coverage.mode_statistics` -- modes captured (>= 1 sample within 3 std),
   high-quality fraction, KL of the mode histogram to uniform;
 * digits: ``PARZEN_SAMPLES`` (10,000) samples; the first ``DIGITS_SAMPLES`` (2,000) scored by
-  :class:`gan_modules.metrics.digits_classifier.DigitsMetrics` (classes covered, Frechet distance in
+  :class:`lightning_gans.gan_modules.metrics.digits_classifier.DigitsMetrics` (classes covered, Frechet distance in
   the digits classifier's features against all 1,797 real digits), all 10,000 by the Parzen-window
   log-likelihood (Goodfellow et al. 2014 Table 1 protocol: [0, 1] pixel scale, sigma from
   ``logspace(-1, 0, 10)`` chosen on one half of the Digits datamodule's validation split, LL and its
@@ -64,11 +64,11 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # noqa: E402
 
-import train  # noqa: E402
-from callbacks.adagan import AdaGAN  # noqa: E402
-from gan_modules.metrics.digits_classifier import DigitsMetrics, load_digits_tensors  # noqa: E402
-from gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
-from gan_modules.metrics.parzen import parzen_evaluation  # noqa: E402
+import lightning_gans.cli as train  # noqa: E402
+from lightning_gans.callbacks.adagan import AdaGAN  # noqa: E402
+from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics, load_digits_tensors  # noqa: E402
+from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
+from lightning_gans.gan_modules.metrics.parzen import parzen_evaluation  # noqa: E402
 
 METHODS = {"gan": "GAN", "nsgan": "NS-GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP", "nsgan_gp": "NS-GAN-GP",
            "dragan_ns": "DRAGAN-NS", "alpha_gan": "alpha-GAN", "adagan": "AdaGAN"}
@@ -192,7 +192,7 @@ class DigitsEvaluator:
         images, _ = load_digits_tensors()
         self.metrics = DigitsMetrics()
         self.metrics.update(images, real=True)
-        from datamodules import Digits
+        from lightning_gans.datamodules import Digits
 
         datamodule = Digits()
         datamodule.setup("fit")

@@ -7,13 +7,13 @@ Two models (issue 7): a DCGAN at 32x32, batch 64 (``DCGANGenerator``/``DCGANDisc
 ``base_channels`` 64, latent 100) and the 2-D MLP GAN at batch 256 (``MLPGenerator``/
 ``MLPDiscriminator`` defaults).  For each method both sides train the same initial networks with the
 same optimizers (the method's ``OptimizerSpec``s), the same loss functions
-(:mod:`gan_modules.losses`), the same ``n_critic`` schedule (one discriminator step a batch, a
+(:mod:`lightning_gans.gan_modules.losses`), the same ``n_critic`` schedule (one discriminator step a batch, a
 generator step every ``n_critic`` batches) and the same requires-grad toggling (the frozen player
 builds no weight gradients), on the same in-memory data:
 
 * framework: the method's module in a ``Trainer`` (``logger=False``, no progress bar, no
   checkpointing: the training machinery itself), data from a
-  :class:`~datamodules.base.WeightedDataModule` over an :class:`~datamodules.in_memory.InMemoryDataset`
+  :class:`~lightning_gans.datamodules.base.WeightedDataModule` over an :class:`~lightning_gans.datamodules.in_memory.InMemoryDataset`
   (as the toy and digits datamodules); a step is one batch of the fit loop (data fetch, hooks,
   logging included);
 * hand-written: the framework's training step written out (:class:`HandWritten`; a test checks that
@@ -22,7 +22,7 @@ builds no weight gradients), on the same in-memory data:
 
 A third table times the input pipelines alone, per batch: the library's loader, the hand-written
 slicing, and a ``DataLoader(TensorDataset, shuffle=True)``, which fetches and collates example by
-example (what the library's loaders did before :class:`~datamodules.in_memory.InMemoryDataset`).
+example (what the library's loaders did before :class:`~lightning_gans.datamodules.in_memory.InMemoryDataset`).
 
 On the CPU the two sides run interleaved step by step in one fit (:class:`PairedSteps`: a
 hand-written step between every two framework batches, each timed on its own), so both meet the same
@@ -58,15 +58,15 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules.base import WeightedDataModule  # noqa: E402
-from datamodules.in_memory import InMemoryDataset  # noqa: E402
-from gan_modules import losses  # noqa: E402
-from gan_modules.base import AdversarialModule  # noqa: E402
-from gan_modules.gan import GAN  # noqa: E402
-from gan_modules.nsgan_gp import NSGANGP  # noqa: E402
-from gan_modules.wgan import WGAN  # noqa: E402
-from gan_modules.wgan_gp import WGANGP  # noqa: E402
-from gan_modules.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator  # noqa: E402
+from lightning_gans.datamodules.base import WeightedDataModule  # noqa: E402
+from lightning_gans.datamodules.in_memory import InMemoryDataset  # noqa: E402
+from lightning_gans.gan_modules import losses  # noqa: E402
+from lightning_gans.gan_modules.base import AdversarialModule  # noqa: E402
+from lightning_gans.gan_modules.gan import GAN  # noqa: E402
+from lightning_gans.gan_modules.nsgan_gp import NSGANGP  # noqa: E402
+from lightning_gans.gan_modules.wgan import WGAN  # noqa: E402
+from lightning_gans.gan_modules.wgan_gp import WGANGP  # noqa: E402
+from lightning_gans.gan_modules.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------- what is timed

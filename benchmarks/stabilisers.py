@@ -9,7 +9,7 @@ for ``--generator-steps`` generator steps (one discriminator step each), seeded 
 ``seed_everything(seed)``; only the option of the variant differs.  The learning rate defaults to
 1e-3 instead of the config's 1e-4 so that a run fits in ~20 s of one CPU core (with 1e-4, 5000
 generator steps leave under 4 % of the samples within 3 std of a mode).  Afterwards 2,500 samples
-are scored with the VEEGAN/PacGAN protocol (:func:`gan_modules.metrics.mode_coverage.mode_statistics`:
+are scored with the VEEGAN/PacGAN protocol (:func:`lightning_gans.gan_modules.metrics.mode_coverage.mode_statistics`:
 a mode is captured by >= 1 sample within 3 std of it; high-quality fraction; KL of the mode
 histogram to uniform).
 
@@ -36,10 +36,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from datamodules import GridOfGaussians  # noqa: E402
-from gan_modules import GAN, OptimizerSpec  # noqa: E402
-from gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
-from gan_modules.networks import MLPDiscriminator, MLPGenerator  # noqa: E402
+from lightning_gans.datamodules import GridOfGaussians  # noqa: E402
+from lightning_gans.gan_modules import GAN, OptimizerSpec  # noqa: E402
+from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
+from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPGenerator  # noqa: E402
 
 N_SAMPLES = 2500  # VEEGAN / PacGAN
 

@@ -1,7 +1,7 @@
 """Callbacks that plug into any Lightning run: sample pictures, evaluation, AdaGAN."""
 
-from callbacks.adagan import AdaGAN
-from callbacks.evaluation import Evaluation
-from callbacks.samples import SampleFigures
+from lightning_gans.callbacks.adagan import AdaGAN
+from lightning_gans.callbacks.evaluation import Evaluation
+from lightning_gans.callbacks.samples import SampleFigures
 
 __all__ = ["AdaGAN", "Evaluation", "SampleFigures"]

@@ -8,7 +8,7 @@ code also measures a component's training in epochs, ``gan_epoch_num``).  Stage 
 spans epochs ``[t E, (t + 1) E)``; Lightning's ``global_step`` keeps counting across stages and
 everything the callback logs is logged at the ``global_step`` of the stage end.  Stage boundaries
 are epoch ends *by construction*, and that is what makes the new data weights take effect at once:
-the datamodule's :class:`~datamodules.sampler.ReweightableSampler` draws the indices of an epoch
+the datamodule's :class:`~lightning_gans.datamodules.sampler.ReweightableSampler` draws the indices of an epoch
 when the epoch starts (every DDP rank the same list, sharded by Lightning's
 ``DistributedSamplerWrapper``), so the first batch of stage ``t + 1`` is already drawn from the new
 weights.  Size a stage with the data set (``n_train`` of the toy sets) and/or
@@ -23,12 +23,12 @@ leave it unset: the callback stops the run after the last stage).
 2. the stage is logged (``adagan/*``: ``beta``, the data weights the component was trained on --
    ``ess``, ``ess_fraction``, ``zero_weight_fraction``, ``lambda_star`` -- and, on the 2-D toy sets,
    the mixture's mode statistics ``mixture_modes_captured``, ``mixture_high_quality_fraction``,
-   ``mixture_kl_to_uniform``); with a :class:`~callbacks.samples.SampleFigures` callback a picture
+   ``mixture_kl_to_uniform``); with a :class:`~lightning_gans.callbacks.samples.SampleFigures` callback a picture
    of the mixture is saved as ``mixture_stage_XX.png`` next to its pictures;
 3. unless it was the last stage: the next ``beta`` is chosen, a **fresh** classifier (the
    discriminator's architecture, freshly initialised) is trained on real data (uniform, not
    weighted) against samples of the **whole** mixture, its probabilities ``p`` become ratios
-   ``h = (1 - p)/(p + 1e-8)`` and data weights (:mod:`gan_modules.adagan_weights`), computed on
+   ``h = (1 - p)/(p + 1e-8)`` and data weights (:mod:`lightning_gans.gan_modules.adagan_weights`), computed on
    rank 0 and broadcast so every rank samples from the same vector, and handed to
    ``trainer.datamodule.set_sample_weights``; then the method's networks are re-initialised
    (``pl_module.reset_networks()``, synchronised across ranks) and every optimizer's state is
@@ -66,8 +66,8 @@ from matplotlib import pyplot as plt
 from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from callbacks.samples import SampleFigures  # (selects matplotlib's Agg backend)
-from gan_modules.adagan_weights import (
+from lightning_gans.callbacks.samples import SampleFigures  # (selects matplotlib's Agg backend)
+from lightning_gans.gan_modules.adagan_weights import (
     TOPK_FRACTION,
     density_ratios,
     next_mixture_weight,
@@ -76,12 +76,12 @@ from gan_modules.adagan_weights import (
     uniform_weights,
     weight_summary,
 )
-from gan_modules.base import AdversarialModule
-from gan_modules.losses import discriminator_loss
-from gan_modules.metrics.mode_coverage import mode_statistics
-from gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture
-from gan_modules.optimizer import OptimizerSpec
-from gan_modules.rng import seeded
+from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.losses import discriminator_loss
+from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics
+from lightning_gans.gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.rng import seeded
 
 WEIGHT_RULES = ("theory_star", "topk", "uniform")
 #: Adam's default settings (Kingma & Ba 2015, Algorithm 1) for the mixture classifier.
@@ -90,7 +90,7 @@ CLASSIFIER_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-3, betas=(0.9, 0.999))
 CLASSIFIER_BATCH_SIZE = 64
 #: Classifier epochs of the reference code [code: ``mixture_c_epoch_num = 5``].
 CLASSIFIER_EPOCHS = 5.0
-#: Mixture samples for the mode statistics, as VEEGAN/PacGAN (2,500; see ``callbacks.evaluation``).
+#: Mixture samples for the mode statistics, as VEEGAN/PacGAN (2,500; see ``lightning_gans.callbacks.evaluation``).
 MIXTURE_EVAL_SAMPLES = 2_500
 
 
@@ -178,7 +178,7 @@ class AdaGAN(pl.Callback):
         datamodule = trainer.datamodule
         if self.weights != "uniform" and not callable(getattr(datamodule, "set_sample_weights", None)):
             raise ValueError("AdaGAN reweights the data: train with a datamodule that has set_sample_weights "
-                             "(datamodules.WeightedDataModule)")
+                             "(lightning_gans.datamodules.WeightedDataModule)")
         if trainer.max_steps != -1:
             warnings.warn("AdaGAN counts stages in epochs; trainer.max_steps may end the run before the last stage",
                           UserWarning)

@@ -24,12 +24,12 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
-from gan_modules.metrics.digits_classifier import DigitsMetrics
-from gan_modules.metrics.images import comparable_with_published
-from gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
-from gan_modules.metrics.mode_coverage import ModeCoverage
-from gan_modules.metrics.parzen import ParzenWindow
-from gan_modules.rng import seeded
+from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics
+from lightning_gans.gan_modules.metrics.images import comparable_with_published
+from lightning_gans.gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
+from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage
+from lightning_gans.gan_modules.metrics.parzen import ParzenWindow
+from lightning_gans.gan_modules.rng import seeded
 
 METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "parzen")
 #: Samples per evaluation when ``n_samples`` is not given: 2,500 for the 2-D mixtures [VEEGAN /
@@ -100,7 +100,7 @@ class Evaluation(pl.Callback):
         download_weights: fetch the Inception weights into the torch hub cache when missing.
         centres, std: the mixture for ``mode_coverage`` (default: the datamodule's ``centres``/``std``).
         threshold, min_per_mode: mode coverage settings (defaults 3 std and 1 sample [VEEGAN/PacGAN]).
-        kid_subsets, kid_subset_size, is_splits: see :class:`gan_modules.metrics.InceptionMetrics`.
+        kid_subsets, kid_subset_size, is_splits: see :class:`lightning_gans.gan_modules.metrics.InceptionMetrics`.
         cache_dir: where the digits classifier is cached (default ``~/.cache/lightning_gans``).
         seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
             left untouched).

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
-from gan_modules.rng import seeded  # noqa: E402
+from lightning_gans.gan_modules.rng import seeded  # noqa: E402
 
 
 class SampleFigures(pl.Callback):

@@ -1,11 +1,11 @@
 """Datamodules: each exposes ``data_shape``, yields ``(x, label)`` batches and accepts per-example weights."""
 
-from datamodules.base import WeightedDataModule
-from datamodules.digits import Digits
-from datamodules.in_memory import InMemoryDataset
-from datamodules.sampler import ReweightableSampler
-from datamodules.toy import GaussianMixture2D, GridOfGaussians, RingOfGaussians
-from datamodules.vision import CIFAR10, MNIST, DatasetNotFoundError, ImageFolder
+from lightning_gans.datamodules.base import WeightedDataModule
+from lightning_gans.datamodules.digits import Digits
+from lightning_gans.datamodules.in_memory import InMemoryDataset
+from lightning_gans.datamodules.sampler import ReweightableSampler
+from lightning_gans.datamodules.toy import GaussianMixture2D, GridOfGaussians, RingOfGaussians
+from lightning_gans.datamodules.vision import CIFAR10, MNIST, DatasetNotFoundError, ImageFolder
 
 __all__ = [
     "CIFAR10", "MNIST", "DatasetNotFoundError", "Digits", "GaussianMixture2D", "GridOfGaussians", "ImageFolder",

@@ -8,9 +8,9 @@ import lightning.pytorch as pl
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.in_memory import collate
-from datamodules.resumable import ResumableDataLoader
-from datamodules.sampler import ReweightableSampler
+from lightning_gans.datamodules.in_memory import collate
+from lightning_gans.datamodules.resumable import ResumableDataLoader
+from lightning_gans.datamodules.sampler import ReweightableSampler
 
 
 class WeightedDataModule(pl.LightningDataModule):
@@ -20,7 +20,7 @@ class WeightedDataModule(pl.LightningDataModule):
     model) and build ``train_dataset`` (and optionally ``val_dataset``, held out for evaluation) in ``setup``.  Batches are
     ``(x, label)``.  ``set_sample_weights`` reweights the training examples (sampling with
     replacement) from the next epoch on; the sampler's state is saved in checkpoints, and the train
-    dataloader's position within an epoch too (:class:`~datamodules.resumable.ResumableDataLoader`),
+    dataloader's position within an epoch too (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader`),
     so a run resumed mid-epoch continues with the batches the uninterrupted run would have seen.
 
     ``val_dataloader`` serves ``val_dataset`` (in order, unweighted) to modules that define a

@@ -6,8 +6,8 @@ from typing import Optional
 
 import torch
 
-from datamodules.base import WeightedDataModule
-from datamodules.in_memory import InMemoryDataset
+from lightning_gans.datamodules.base import WeightedDataModule
+from lightning_gans.datamodules.in_memory import InMemoryDataset
 
 
 class Digits(WeightedDataModule):

@@ -41,7 +41,7 @@ class InMemoryDataset(TensorDataset):
     passes it the batch's index list instead; here that is ``tensor[indices]`` for each tensor, and
     :func:`collate` hands those on: the same values, order and types as the example-by-example path
     (``[x, label]``).  With another ``collate_fn`` the batch is still correct, collated sample by sample.
-    The library's loaders (:class:`~datamodules.resumable.ResumableDataLoader`) use :func:`collate`.
+    The library's loaders (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader`) use :func:`collate`.
     """
 
     def __getitems__(self, indices: list[int]) -> StackedSamples:

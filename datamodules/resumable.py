@@ -7,12 +7,12 @@ from typing import Any, Iterator, Optional
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from datamodules.in_memory import collate
-from datamodules.sampler import ReweightableSampler
+from lightning_gans.datamodules.in_memory import collate
+from lightning_gans.datamodules.sampler import ReweightableSampler
 
 
 class ResumableDataLoader(DataLoader):
-    """Batches of the indices a :class:`~datamodules.sampler.ReweightableSampler` draws, with a resumable position.
+    """Batches of the indices a :class:`~lightning_gans.datamodules.sampler.ReweightableSampler` draws, with a resumable position.
 
     ``state_dict`` says which draw (the sampler's epoch) is being read and how many of its batches
     were handed out.  Lightning's fit loop stores that state in checkpoints (every train dataloader
@@ -34,14 +34,14 @@ class ResumableDataLoader(DataLoader):
     ``draws`` still holds the sampler, and each rank skips its own batches of its shard.  The
     loader seeds its workers from a private generator, so iterating it does not draw from the
     global RNG, which a resumed run restores just before its first batch
-    (:meth:`gan_modules.base.AdversarialModule.on_train_start`).
+    (:meth:`lightning_gans.gan_modules.base.AdversarialModule.on_train_start`).
 
     Args:
         dataset: the training set.
         draws: the sampler (also the loader's ``sampler`` unless one is given, as Lightning does).
         kwargs: :class:`~torch.utils.data.DataLoader` arguments; ``collate_fn`` defaults to
-            :func:`~datamodules.in_memory.collate`, which reads an
-            :class:`~datamodules.in_memory.InMemoryDataset` a batch at a time.
+            :func:`~lightning_gans.datamodules.in_memory.collate`, which reads an
+            :class:`~lightning_gans.datamodules.in_memory.InMemoryDataset` a batch at a time.
     """
 
     def __init__(self, dataset: Dataset, draws: ReweightableSampler, **kwargs: Any) -> None:

@@ -8,8 +8,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from datamodules.base import WeightedDataModule
-from datamodules.in_memory import InMemoryDataset
+from lightning_gans.datamodules.base import WeightedDataModule
+from lightning_gans.datamodules.in_memory import InMemoryDataset
 
 
 class GaussianMixture2D(WeightedDataModule):
@@ -23,7 +23,7 @@ class GaussianMixture2D(WeightedDataModule):
         std: standard deviation of every coordinate of every mode.
         n_train, n_val: sizes of the training and held-out sets (``n_val = 0``: no held-out set).
         seed: seed of the private generator the sets are drawn from.
-        batch_size, num_workers: see :class:`~datamodules.base.WeightedDataModule`.
+        batch_size, num_workers: see :class:`~lightning_gans.datamodules.base.WeightedDataModule`.
     """
 
     def __init__(self, centres: Tensor, std: float, n_train: int, n_val: int, seed: int,

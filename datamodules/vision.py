@@ -13,7 +13,7 @@ from typing import Optional
 import torchvision
 from torchvision import transforms
 
-from datamodules.base import WeightedDataModule
+from lightning_gans.datamodules.base import WeightedDataModule
 
 
 class DatasetNotFoundError(FileNotFoundError):

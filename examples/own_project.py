@@ -5,10 +5,10 @@
 What another project would write: its OWN generator and discriminator ``nn.Module``s (the generator
 only needs a ``latent_dim`` attribute; the discriminator returns one logit per example, shape
 ``(B,)``), its own tiny ``LightningDataModule`` yielding ``(x, y)`` batches, and the library's
-:class:`gan_modules.GAN` (non-saturating loss) or :class:`gan_modules.WGANGP` around them, trained by
-a plain ``lightning.pytorch.Trainer`` with the library's :class:`callbacks.SampleFigures`.  Saves a
+:class:`lightning_gans.gan_modules.GAN` (non-saturating loss) or :class:`lightning_gans.gan_modules.WGANGP` around them, trained by
+a plain ``lightning.pytorch.Trainer`` with the library's :class:`lightning_gans.callbacks.SampleFigures`.  Saves a
 checkpoint and prints sample statistics next to the data's (mean radius of the ring, mode coverage
-against :class:`datamodules.RingOfGaussians`' centres).
+against :class:`lightning_gans.datamodules.RingOfGaussians`' centres).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
-from callbacks import SampleFigures  # noqa: E402
-from datamodules import RingOfGaussians  # noqa: E402
-from gan_modules import GAN, WGANGP, OptimizerSpec  # noqa: E402
-from gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
+from lightning_gans.callbacks import SampleFigures  # noqa: E402
+from lightning_gans.datamodules import RingOfGaussians  # noqa: E402
+from lightning_gans.gan_modules import GAN, WGANGP, OptimizerSpec  # noqa: E402
+from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics  # noqa: E402
 
 
 class MyGenerator(nn.Module):

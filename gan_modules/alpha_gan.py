@@ -9,15 +9,15 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor, nn
 
-from gan_modules.base import AdversarialModule, NetworkFactory, build_network
-from gan_modules.losses import (
+from lightning_gans.gan_modules.base import AdversarialModule, NetworkFactory, build_network
+from lightning_gans.gan_modules.losses import (
     alpha_gan_discriminator_loss,
     alpha_gan_encoder_loss,
     alpha_gan_generator_loss,
     code_discriminator_loss,
     reconstruction_l1,
 )
-from gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
 
 EncoderFactory = Callable[[tuple[int, ...], int], nn.Module]
 
@@ -52,8 +52,8 @@ class AlphaGAN(AdversarialModule):
     recomputed (no graph) and shared by G's and C's steps, since E does not change again in the
     iteration; after G's step D's step recomputes the reconstructions and samples.  The same ``z``
     serves steps 2-4 (one prior draw per iteration, Algorithm 1).  The losses are the functions in
-    :mod:`gan_modules.losses` (``alpha_gan_*``, ``code_discriminator_loss``); the per-example L1 is
-    summed over pixels (:func:`~gan_modules.losses.reconstruction_l1`).
+    :mod:`lightning_gans.gan_modules.losses` (``alpha_gan_*``, ``code_discriminator_loss``); the per-example L1 is
+    summed over pixels (:func:`~lightning_gans.gan_modules.losses.reconstruction_l1`).
 
     Each batch thus takes four optimizer steps, so Lightning's ``global_step`` (and
     ``trainer.max_steps``) advances by 4 per batch; ``generator_steps`` counts iterations.
@@ -63,11 +63,11 @@ class AlphaGAN(AdversarialModule):
     Args:
         encoder: an ``nn.Module`` mapping data to codes ``(B, latent_dim)``, or a callable
             ``(data_shape, latent_dim) -> nn.Module`` (a class such as
-            :class:`~gan_modules.networks.encoder.DCGANEncoder` with its other arguments bound, as
+            :class:`~lightning_gans.gan_modules.networks.encoder.DCGANEncoder` with its other arguments bound, as
             the Lightning CLI gives), built with the generator's ``latent_dim``.
         code_discriminator: an ``nn.Module`` mapping codes to one logit each, or a callable
             ``code_shape -> nn.Module`` called with ``(latent_dim,)`` (e.g.
-            :class:`~gan_modules.networks.mlp.MLPDiscriminator`).  It must not contain batch norm
+            :class:`~lightning_gans.gan_modules.networks.mlp.MLPDiscriminator`).  It must not contain batch norm
             [code: victor-shepardson/alpha-GAN README, "important"].
         lambda_rec: weight of the reconstruction term.  The paper sweeps it and its values could
             not be verified [algorithms.md Sec. 5, unverified]; common choices are 1 to 10 (the
@@ -75,7 +75,7 @@ class AlphaGAN(AdversarialModule):
             [algorithms.md Sec. 5].  Mind the reduction: summed over pixels here.
         encoder_optimizer / code_discriminator_optimizer: those players' optimizer settings
             (defaults as the base module's: Adam(2e-4, betas=(0.5, 0.999))).
-        Other arguments: :class:`~gan_modules.base.AdversarialModule`; ``n_critic`` must be 1 and
+        Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`; ``n_critic`` must be 1 and
         ``update_mode`` ``"alternating"`` (Algorithm 1 updates each network once an iteration).
     """
 

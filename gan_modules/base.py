@@ -3,7 +3,7 @@
 Every method is a subclass that overrides only what differs: ``discriminator_loss``,
 ``generator_loss`` and, where needed, ``after_discriminator_step`` (weight clipping) or
 ``discriminator_steps_per_generator_step`` (WGAN's critic warm-up).  The math those hooks call
-lives in :mod:`gan_modules.losses`.
+lives in :mod:`lightning_gans.gan_modules.losses`.
 
 Training uses Lightning's manual optimization.  Each training batch feeds **one** discriminator
 step; after ``n_critic`` of them the generator takes one step.  Every critic step therefore sees a
@@ -22,12 +22,12 @@ import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
-from gan_modules.ema import ExponentialMovingAverage
-from gan_modules.finite_check import NonFiniteLossCheck
-from gan_modules.historical_averaging import ParameterAverage
-from gan_modules.losses import instance_noise_std
-from gan_modules.optimizer import OptimizerSpec
-from gan_modules.rng import (
+from lightning_gans.gan_modules.ema import ExponentialMovingAverage
+from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.historical_averaging import ParameterAverage
+from lightning_gans.gan_modules.losses import instance_noise_std
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.rng import (
     decorrelate_rank,
     gather_rank_rng_states,
     rng_state,
@@ -84,7 +84,7 @@ class AdversarialModule(pl.LightningModule):
         instance_noise_anneal_steps: ``T``: ``sigma_t = sigma_0 * max(0, 1 - t / T)`` with ``t`` the
             number of **generator** steps taken (independent of ``n_critic``, and checkpointed, so a
             resumed run continues the schedule); 0 keeps ``sigma_0`` constant.  See
-            :func:`~gan_modules.losses.instance_noise_std`.
+            :func:`~lightning_gans.gan_modules.losses.instance_noise_std`.
         historical_averaging: weight of Salimans et al. 2016's historical averaging (Sec. 3.3):
             ``weight * ||theta - mean_{i<=t} theta[i]||^2`` is added to each player's loss, with the
             running average updated after each of that player's steps (:class:`~gan_modules.
@@ -92,7 +92,7 @@ class AdversarialModule(pl.LightningModule):
             and historical averaging act in this class's training step; a method with its own
             ``training_step`` (alpha-GAN) rejects them.
         ema_decay: keep an exponential moving average of the generator's weights with this decay
-            (:class:`~gan_modules.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
+            (:class:`~lightning_gans.gan_modules.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
             after every generator step; ``sample()`` (hence evaluation and sample figures) then uses
             it.  ``None`` (default): off.
         ema_start_step: for this many generator steps the average only copies the generator's
@@ -337,7 +337,7 @@ class AdversarialModule(pl.LightningModule):
 
         Immediate on the CPU; on accelerators the check is deferred to the batches Lightning logs,
         checkpoints and epoch ends, so that the host never waits for the device at every step
-        (:mod:`gan_modules.finite_check`).  Under an fp16 grad scaler an overflow is expected now and
+        (:mod:`lightning_gans.gan_modules.finite_check`).  Under an fp16 grad scaler an overflow is expected now and
         then (the scaler skips that step), so the check is left to the scaler there.
         """
         if self.grad_scaler is None:
@@ -440,10 +440,10 @@ class AdversarialModule(pl.LightningModule):
 
         Not in ``on_load_checkpoint``: between it and here Lightning builds the dataloader iterator
         and the datamodule its sampler, which draw from the global RNG; from here to the first
-        training batch nothing does (:class:`~datamodules.resumable.ResumableDataLoader` seeds its
+        training batch nothing does (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader` seeds its
         workers from its own generator), as in the uninterrupted run after the checkpoint was written.
 
-        Under DDP every rank gets its own stream (:func:`~gan_modules.rng.decorrelate_rank`); a resumed
+        Under DDP every rank gets its own stream (:func:`~lightning_gans.gan_modules.rng.decorrelate_rank`); a resumed
         DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
         state, self._rng_state_to_restore = self._rng_state_to_restore, None

@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 
-from gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture, find_adagan_state
+from lightning_gans.gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture, find_adagan_state
 
 
 def load_generator(
@@ -17,15 +17,15 @@ def load_generator(
 ) -> pl.LightningModule | GeneratorMixture:
     """Rebuild the trained module of a checkpoint, in eval mode, ready for ``sample(n)``.
 
-    A checkpoint of an AdaGAN run (:class:`callbacks.adagan.AdaGAN`) with at least one finished
-    stage gives the :class:`~gan_modules.mixture.GeneratorMixture` of its frozen components instead
+    A checkpoint of an AdaGAN run (:class:`lightning_gans.callbacks.adagan.AdaGAN`) with at least one finished
+    stage gives the :class:`~lightning_gans.gan_modules.mixture.GeneratorMixture` of its frozen components instead
     (``sample(n)`` draws from the mixture); the module being trained is then not returned.
 
     Works for any checkpoint ``train.py`` wrote (the Lightning CLI stores the class path and the
     network configs in the checkpoint's hyper-parameters).  The module's class must be importable:
     the library's own methods are imported here; import your own classes before calling this.
     """
-    import gan_modules  # noqa: F401  (registers the library's LightningModule subclasses)
+    import lightning_gans.gan_modules  # noqa: F401  (registers the library's LightningModule subclasses)
 
     path = Path(checkpoint_path)
     if not path.is_file():

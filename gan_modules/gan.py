@@ -7,8 +7,8 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from gan_modules.base import AdversarialModule
-from gan_modules.losses import (
+from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.losses import (
     discriminator_loss,
     feature_matching_loss,
     minimax_generator_loss,
@@ -30,12 +30,12 @@ class GAN(AdversarialModule):
     Two of Salimans et al. 2016's techniques (arXiv:1606.03498) are options here:
     ``generator_loss="feature_matching"`` (Sec. 3.1) makes the generator match the mean of the
     discriminator's ``features`` on real data, ``||E f(x) - E f(G(z))||^2``
-    (:func:`~gan_modules.losses.feature_matching_loss`; the discriminator trains as usual), and
+    (:func:`~lightning_gans.gan_modules.losses.feature_matching_loss`; the discriminator trains as usual), and
     ``real_label`` is **one-sided** label smoothing (Sec. 3.4): the reals' target in the
     discriminator's loss becomes ``real_label`` (0.9 in the paper), the fakes' stays 0.  Instance
     noise and historical averaging are options of every method
-    (:class:`~gan_modules.base.AdversarialModule`); minibatch discrimination and virtual batch
-    norm are options of the networks.  Other arguments: :class:`~gan_modules.base.AdversarialModule`.
+    (:class:`~lightning_gans.gan_modules.base.AdversarialModule`); minibatch discrimination and virtual batch
+    norm are options of the networks.  Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`.
     """
 
     def __init__(

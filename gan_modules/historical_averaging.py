@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from gan_modules.losses import historical_averaging_penalty
+from lightning_gans.gan_modules.losses import historical_averaging_penalty
 
 
 class ParameterAverage(nn.Module):
@@ -39,5 +39,5 @@ class ParameterAverage(nn.Module):
             average.lerp_(parameter.detach().to(average.dtype), weight)
 
     def penalty(self, network: nn.Module) -> Tensor:
-        """:func:`~gan_modules.losses.historical_averaging_penalty` of ``network``'s parameters against the average."""
+        """:func:`~lightning_gans.gan_modules.losses.historical_averaging_penalty` of ``network``'s parameters against the average."""
         return historical_averaging_penalty(list(network.parameters()), self.averages())

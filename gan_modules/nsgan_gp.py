@@ -21,8 +21,8 @@ from typing import Literal
 
 from torch import Tensor
 
-from gan_modules.base import AdversarialModule
-from gan_modules.losses import (
+from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.losses import (
     DRAGAN_PERTURBATIONS,
     discriminator_loss,
     dragan_perturbation,
@@ -30,8 +30,8 @@ from gan_modules.losses import (
     interpolates,
     non_saturating_generator_loss,
 )
-from gan_modules.optimizer import OptimizerSpec
-from gan_modules.wgan_gp import reject_batch_norm
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.wgan_gp import reject_batch_norm
 
 # DRAGAN reference code: Adam(lr=1e-4, beta1=0.5, beta2=0.9) for both players [code: DRAGAN.ipynb].
 NSGAN_GP_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-4, betas=(0.5, 0.9))
@@ -46,9 +46,9 @@ class NSGANGP(AdversarialModule):
     only the penalty is borrowed.
 
     * ``penalty="interpolate"`` (GAN-GP): ``x_hat`` between real and fake, one ``eps`` per sample,
-      exactly as WGAN-GP (:func:`~gan_modules.losses.interpolates`).
+      exactly as WGAN-GP (:func:`~lightning_gans.gan_modules.losses.interpolates`).
     * ``penalty="dragan"`` (DRAGAN-NS): ``x_hat`` near the real data only
-      (:func:`~gan_modules.losses.dragan_perturbation`); fakes play no part.
+      (:func:`~lightning_gans.gan_modules.losses.dragan_perturbation`); fakes play no part.
 
     Logs ``"penalty"`` (the unweighted penalty).  Unverified choices: see the module docstring.
 
@@ -62,7 +62,7 @@ class NSGANGP(AdversarialModule):
         generator_optimizer / discriminator_optimizer: Adam(1e-4, betas=(0.5, 0.9)) (DRAGAN code).
 
     The discriminator must not contain batch norm (``ValueError``), as for WGAN-GP: the penalty is
-    per example.  Other arguments: :class:`~gan_modules.base.AdversarialModule`; the overridden
+    per example.  Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`; the overridden
     ones are keyword-only here.
     """
 

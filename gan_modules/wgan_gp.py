@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from gan_modules.base import AdversarialModule
-from gan_modules.losses import gradient_penalty, interpolates, wasserstein_critic_loss, wasserstein_generator_loss
-from gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.losses import gradient_penalty, interpolates, wasserstein_critic_loss, wasserstein_generator_loss
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
 
 # Algorithm 1 defaults [paper]: Adam(alpha = 1e-4, beta1 = 0, beta2 = 0.9) for both players,
 # lambda = 10, n_critic = 5.  The authors' own scripts differ: gan_cifar.py and gan_toy.py use
@@ -35,7 +35,7 @@ class WGANGP(AdversarialModule):
 
     Critic loss (eq. 3): ``E[f(x~)] - E[f(x)] + lambda * E[(||grad f(x_hat)||_2 - 1)^2]`` with
     ``x_hat = eps*x + (1-eps)*x~``, one ``eps ~ U[0,1]`` per sample; the norm is per sample over
-    all non-batch dims (:func:`~gan_modules.losses.gradient_penalty`).  Generator: ``-E[f(G(z))]``.
+    all non-batch dims (:func:`~lightning_gans.gan_modules.losses.gradient_penalty`).  Generator: ``-E[f(G(z))]``.
     Logs ``"wasserstein_estimate"`` (``E[f(x)] - E[f(x~)]``, without the penalty) and
     ``"penalty"`` (the unweighted penalty).  Under ``precision="16-mixed"`` the penalty follows the
     GradScaler recipe; under bf16 its norm is float32.
@@ -47,7 +47,7 @@ class WGANGP(AdversarialModule):
             the authors' gan_cifar.py and gan_toy.py used betas=(0.5, 0.9)).
 
     The critic must not contain batch norm (``ValueError``).  Other arguments:
-    :class:`~gan_modules.base.AdversarialModule`; the overridden ones are keyword-only here.
+    :class:`~lightning_gans.gan_modules.base.AdversarialModule`; the overridden ones are keyword-only here.
     """
 
     def __init__(

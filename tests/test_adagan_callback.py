@@ -10,17 +10,17 @@ import torch
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from callbacks.adagan import AdaGAN
-from callbacks.samples import SampleFigures
-from datamodules import RingOfGaussians
-from gan_modules import GAN, load_generator
-from gan_modules.alpha_gan import AlphaGAN
-from gan_modules.mixture import GeneratorMixture
-from gan_modules.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-from gan_modules.networks.encoder import MLPEncoder
-from gan_modules.nsgan_gp import NSGANGP
-from gan_modules.wgan import WGAN
-from gan_modules.wgan_gp import WGANGP
+from lightning_gans.callbacks.adagan import AdaGAN
+from lightning_gans.callbacks.samples import SampleFigures
+from lightning_gans.datamodules import RingOfGaussians
+from lightning_gans.gan_modules import GAN, load_generator
+from lightning_gans.gan_modules.alpha_gan import AlphaGAN
+from lightning_gans.gan_modules.mixture import GeneratorMixture
+from lightning_gans.gan_modules.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from lightning_gans.gan_modules.networks.encoder import MLPEncoder
+from lightning_gans.gan_modules.nsgan_gp import NSGANGP
+from lightning_gans.gan_modules.wgan import WGAN
+from lightning_gans.gan_modules.wgan_gp import WGANGP
 
 ROOT = Path(__file__).resolve().parents[1]
 N_TRAIN, BATCH = 512, 64  # 8 batches an epoch
@@ -113,7 +113,7 @@ def test_three_stages_on_ring8_weights_take_effect_at_the_boundary_and_networks_
 
 
 def test_bagging_keeps_uniform_data_and_trains_no_classifier(monkeypatch):
-    import callbacks.adagan as module
+    import lightning_gans.callbacks.adagan as module
 
     monkeypatch.setattr(module, "train_classifier", lambda *a, **k: pytest.fail("bagging trains no classifier"))
     datamodule = ring()
@@ -254,7 +254,7 @@ def test_bad_settings_fail_clearly():
 @pytest.mark.parametrize("config", ["ring8_adagan", "grid25_adagan", "digits_adagan"])
 def test_configs_train_through_the_cli(tmp_path, config):
     """Each config runs two tiny stages through train.py (the CLI's class-path hparams reset the networks)."""
-    from train import main
+    from lightning_gans.cli import main
 
     settings = yaml.safe_load((ROOT / "configs" / f"{config}.yaml").read_text())
     settings["trainer"].update(max_epochs=2, limit_train_batches=3, default_root_dir=str(tmp_path), logger=False,
@@ -285,10 +285,10 @@ from functools import partial
 import lightning.pytorch as pl
 import torch
 sys.path.insert(0, {root!r})
-from callbacks.adagan import AdaGAN
-from datamodules import RingOfGaussians
-from gan_modules import GAN
-from gan_modules.networks import MLPDiscriminator, MLPGenerator
+from lightning_gans.callbacks.adagan import AdaGAN
+from lightning_gans.datamodules import RingOfGaussians
+from lightning_gans.gan_modules import GAN
+from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPGenerator
 
 class Dump(pl.Callback):
     def on_train_epoch_start(self, trainer, pl_module):

@@ -5,8 +5,8 @@ import torch
 from scipy.stats import chi2
 from torch import nn
 
-from gan_modules.mixture import GeneratorMixture, find_adagan_state
-from gan_modules.networks import MLPGenerator
+from lightning_gans.gan_modules.mixture import GeneratorMixture, find_adagan_state
+from lightning_gans.gan_modules.networks import MLPGenerator
 
 
 class ConstantGenerator(nn.Module):

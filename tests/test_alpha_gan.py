@@ -12,18 +12,18 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gan_modules.alpha_gan import AlphaGAN
-from gan_modules.losses import (
+from lightning_gans.gan_modules.alpha_gan import AlphaGAN
+from lightning_gans.gan_modules.losses import (
     alpha_gan_discriminator_loss,
     alpha_gan_encoder_loss,
     alpha_gan_generator_loss,
     code_discriminator_loss,
     reconstruction_l1,
 )
-from gan_modules.networks.dcgan import DCGANGenerator
-from gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
-from gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
-from gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.networks.dcgan import DCGANGenerator
+from lightning_gans.gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
+from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
 from tiny import loader, make_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,8 +292,8 @@ SMALL_RING = ["--data.init_args.n_train=2048", "--data.init_args.n_val=256", "--
 
 
 def test_ring8_config_trains_and_reloads(tmp_path):
-    from gan_modules import load_generator
-    from train import main
+    from lightning_gans.gan_modules import load_generator
+    from lightning_gans.cli import main
 
     cli = main(["fit", "--config", str(ROOT / "configs/ring8_alpha_gan.yaml"), "--trainer.max_steps=40",
                 f"--trainer.default_root_dir={tmp_path}", *SMALL_RING])
@@ -309,7 +309,7 @@ def test_ring8_config_trains_and_reloads(tmp_path):
 
 # ---------------------------------------------------------------- quality (slow: full configs, fixed seed)
 def train_config(name, tmp_path):
-    from train import main
+    from lightning_gans.cli import main
 
     start = time.perf_counter()
     cli = main(["fit", "--config", str(ROOT / "configs" / name), "--seed_everything=0",
@@ -319,7 +319,7 @@ def train_config(name, tmp_path):
 
 @pytest.mark.slow
 def test_digits_reconstructs_held_out_digits_and_covers_all_classes(tmp_path):
-    from gan_modules.metrics.digits_classifier import load_digits_classifier
+    from lightning_gans.gan_modules.metrics.digits_classifier import load_digits_classifier
 
     cli, seconds = train_config("digits_alpha_gan.yaml", tmp_path)
     module, val = cli.model.cpu(), cli.datamodule.val_dataset
@@ -335,7 +335,7 @@ def test_digits_reconstructs_held_out_digits_and_covers_all_classes(tmp_path):
 
 @pytest.mark.slow
 def test_ring8_captures_all_modes(tmp_path):
-    from gan_modules.metrics.mode_coverage import mode_statistics
+    from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics
 
     cli, seconds = train_config("ring8_alpha_gan.yaml", tmp_path)
     torch.manual_seed(0)

@@ -7,9 +7,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gan_modules import GAN, OptimizerSpec
-from gan_modules.finite_check import NonFiniteLossCheck
-from gan_modules.losses import discriminator_loss, non_saturating_generator_loss
+from lightning_gans.gan_modules import GAN, OptimizerSpec
+from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
 from tiny import LinearDiscriminator, LinearGenerator, loader, make_trainer
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gan_modules import load_generator
-from train import main
+from lightning_gans.gan_modules import load_generator
+from lightning_gans.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL_RING = ["--data.init_args.n_train=2048", "--data.init_args.n_val=256", "--trainer.enable_progress_bar=false"]
@@ -62,14 +62,14 @@ def test_a_value_of_the_wrong_type_is_rejected(capsys):
 
 def test_a_data_shape_the_networks_cannot_take(tmp_path):
     with pytest.raises(ValueError, match="8, 28, 32"):
-        main(["fit", "--config", "configs/digits_gan.yaml", "--data=datamodules.RingOfGaussians",
+        main(["fit", "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.RingOfGaussians",
               f"--trainer.default_root_dir={tmp_path}"])
 
 
 def test_a_missing_data_directory_is_named(tmp_path):
     missing = tmp_path / "nowhere"
     with pytest.raises(FileNotFoundError, match=str(missing)):
-        main(["fit", "--config", "configs/digits_gan.yaml", "--data=datamodules.MNIST",
+        main(["fit", "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.MNIST",
               f"--data.data_dir={missing}", f"--trainer.default_root_dir={tmp_path}"])
 
 

@@ -13,9 +13,9 @@ import torchvision
 from PIL import Image
 from torch.utils.data import DataLoader, TensorDataset
 
-from datamodules.in_memory import InMemoryDataset, StackedSamples, collate
+from lightning_gans.datamodules.in_memory import InMemoryDataset, StackedSamples, collate
 
-from datamodules import (CIFAR10, MNIST, DatasetNotFoundError, Digits, GridOfGaussians, ImageFolder,
+from lightning_gans.datamodules import (CIFAR10, MNIST, DatasetNotFoundError, Digits, GridOfGaussians, ImageFolder,
                          ReweightableSampler, RingOfGaussians)
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from lightning.pytorch.loggers import CSVLogger
 
-from callbacks.evaluation import Evaluation, default_metrics, rank_share
-from gan_modules.metrics.parzen import parzen_evaluation
+from lightning_gans.callbacks.evaluation import Evaluation, default_metrics, rank_share
+from lightning_gans.gan_modules.metrics.parzen import parzen_evaluation
 
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 from evaluation_fixtures import PointsModule, TensorDataModule, make_trainer  # noqa: E402

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from callbacks.evaluation import Evaluation
+from lightning_gans.callbacks.evaluation import Evaluation
 
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 from evaluation_fixtures import PointsModule, TensorDataModule, make_trainer  # noqa: E402

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from gan_modules.losses import discriminator_loss, minimax_generator_loss, non_saturating_generator_loss
+from lightning_gans.gan_modules.losses import discriminator_loss, minimax_generator_loss, non_saturating_generator_loss
 
 
 def test_discriminator_loss_is_2_log_2_when_d_is_one_half_everywhere():

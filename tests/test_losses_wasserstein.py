@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan_modules.losses import (
+from lightning_gans.gan_modules.losses import (
     clip_weights_,
     dragan_perturbation,
     gradient_norms,

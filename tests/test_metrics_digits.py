@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from callbacks.evaluation import Evaluation
-from gan_modules.metrics.digits_classifier import (
+from lightning_gans.callbacks.evaluation import Evaluation
+from lightning_gans.gan_modules.metrics.digits_classifier import (
     ClassifierStatistics,
     DigitsMetrics,
     load_digits_classifier,

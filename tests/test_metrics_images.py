@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from gan_modules.metrics.images import comparable_with_published, to_rgb_uint8, to_uint8, to_unit_interval
+from lightning_gans.gan_modules.metrics.images import comparable_with_published, to_rgb_uint8, to_uint8, to_unit_interval
 
 
 def test_uint8_conversion_end_points_and_rounding():

@@ -11,9 +11,9 @@ import pytest
 import scipy.linalg
 import torch
 
-from callbacks.evaluation import Evaluation
-from gan_modules.metrics import inception
-from gan_modules.metrics.inception import (
+from lightning_gans.callbacks.evaluation import Evaluation
+from lightning_gans.gan_modules.metrics import inception
+from lightning_gans.gan_modules.metrics.inception import (
     INCEPTION_WEIGHTS_FILENAME,
     INCEPTION_WEIGHTS_URL,
     InceptionMetrics,

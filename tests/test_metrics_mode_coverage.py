@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from gan_modules.metrics.mode_coverage import ModeCoverage, kl_to_uniform, mode_statistics
+from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage, kl_to_uniform, mode_statistics
 
 RING = torch.tensor([[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)] for k in range(8)])
 STD = 0.01  # PacGAN 2D-ring

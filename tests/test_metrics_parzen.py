@@ -8,7 +8,7 @@ import torch
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from gan_modules.metrics.parzen import SIGMA_GRID, ParzenWindow, parzen_evaluation, parzen_log_likelihood, select_sigma
+from lightning_gans.gan_modules.metrics.parzen import SIGMA_GRID, ParzenWindow, parzen_evaluation, parzen_log_likelihood, select_sigma
 
 
 def scipy_parzen(points, samples, sigma):

@@ -1,17 +1,17 @@
-"""Tests for gan_modules.networks: shapes, ranges, per-example independence, errors, init, sizes."""
+"""Tests for lightning_gans.gan_modules.networks: shapes, ranges, per-example independence, errors, init, sizes."""
 
 import pytest
 import torch
 from torch import nn
 
-from gan_modules.networks import (
+from lightning_gans.gan_modules.networks import (
     DCGANDiscriminator,
     DCGANGenerator,
     MLPDiscriminator,
     MLPGenerator,
     norm_layer,
 )
-from gan_modules.networks.norm import norm_layer_1d
+from lightning_gans.gan_modules.networks.norm import norm_layer_1d
 
 SIZES = (8, 28, 32, 64)
 

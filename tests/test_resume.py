@@ -17,7 +17,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 
 import scale_methods  # noqa: E402
-from datamodules.resumable import ResumableDataLoader  # noqa: E402
+from lightning_gans.datamodules.resumable import ResumableDataLoader  # noqa: E402
 
 BATCHES = 16  # 6 batches an epoch: the runs end inside the third epoch
 MID_EPOCH, LAST_OF_EPOCH = 3, 6  # batches after which checkpoints are written (mid critic cycle for n_critic=2)

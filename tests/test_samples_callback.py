@@ -3,8 +3,8 @@
 import lightning.pytorch as pl
 import torch
 
-from callbacks.samples import SampleFigures
-from gan_modules import GAN
+from lightning_gans.callbacks.samples import SampleFigures
+from lightning_gans.gan_modules import GAN
 from tiny import LinearDiscriminator, LinearGenerator, loader, make_trainer
 
 

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import speed  # noqa: E402
-from gan_modules.networks import MLPDiscriminator, MLPGenerator  # noqa: E402
+from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPGenerator  # noqa: E402
 
 SEED = 7
 

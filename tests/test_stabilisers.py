@@ -9,15 +9,15 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from gan_modules import GAN, AlphaGAN, OptimizerSpec
-from gan_modules.historical_averaging import ParameterAverage
-from gan_modules.losses import (
+from lightning_gans.gan_modules import GAN, AlphaGAN, OptimizerSpec
+from lightning_gans.gan_modules.historical_averaging import ParameterAverage
+from lightning_gans.gan_modules.losses import (
     discriminator_loss,
     feature_matching_loss,
     historical_averaging_penalty,
     instance_noise_std,
 )
-from gan_modules.networks import (
+from lightning_gans.gan_modules.networks import (
     DCGANDiscriminator,
     DCGANGenerator,
     MinibatchDiscrimination,
@@ -27,7 +27,7 @@ from gan_modules.networks import (
     VirtualBatchNorm,
 )
 from tiny import loader, make_trainer
-from train import main
+from lightning_gans.cli import main
 
 
 def sigmoid(a):

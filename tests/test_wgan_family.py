@@ -6,13 +6,13 @@ import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 
-import gan_modules.nsgan_gp as nsgan_gp_module
-import gan_modules.wgan_gp as wgan_gp_module
-from gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
-from gan_modules.nsgan_gp import NSGANGP
-from gan_modules.optimizer import OptimizerSpec
-from gan_modules.wgan import WGAN
-from gan_modules.wgan_gp import WGANGP
+import lightning_gans.gan_modules.nsgan_gp as nsgan_gp_module
+import lightning_gans.gan_modules.wgan_gp as wgan_gp_module
+from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
+from lightning_gans.gan_modules.nsgan_gp import NSGANGP
+from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.wgan import WGAN
+from lightning_gans.gan_modules.wgan_gp import WGANGP
 from tiny import LinearDiscriminator as LinearCritic
 from tiny import LinearGenerator, loader, make_trainer
 
@@ -260,19 +260,19 @@ def test_wgan_clipping_holds_under_fp16():
 
 # ---------------------------------------------------------------- Lightning CLI
 @pytest.mark.parametrize("cls, expected", [
-    ("gan_modules.wgan.WGAN", {"n_critic": 5, "name": "rmsprop", "lr": 5e-5, "clip_value": 0.01}),
-    ("gan_modules.wgan_gp.WGANGP", {"n_critic": 5, "name": "adam", "lr": 1e-4, "betas": [0.0, 0.9],
+    ("lightning_gans.gan_modules.wgan.WGAN", {"n_critic": 5, "name": "rmsprop", "lr": 5e-5, "clip_value": 0.01}),
+    ("lightning_gans.gan_modules.wgan_gp.WGANGP", {"n_critic": 5, "name": "adam", "lr": 1e-4, "betas": [0.0, 0.9],
                                     "penalty_weight": 10.0}),
-    ("gan_modules.nsgan_gp.NSGANGP", {"n_critic": 1, "name": "adam", "lr": 1e-4, "betas": [0.5, 0.9],
+    ("lightning_gans.gan_modules.nsgan_gp.NSGANGP", {"n_critic": 1, "name": "adam", "lr": 1e-4, "betas": [0.5, 0.9],
                                       "penalty": "interpolate", "perturbation": "dragan_code"}),
 ])
 def test_cli_shows_and_accepts_the_method_defaults(capsys, cls, expected):
     import yaml
 
-    from train import main
+    from lightning_gans.cli import main
 
-    args = ["fit", f"--model={cls}", "--model.generator=gan_modules.networks.mlp.MLPGenerator",
-            "--model.discriminator=gan_modules.networks.mlp.MLPDiscriminator", "--data=datamodules.RingOfGaussians"]
+    args = ["fit", f"--model={cls}", "--model.generator=lightning_gans.gan_modules.networks.mlp.MLPGenerator",
+            "--model.discriminator=lightning_gans.gan_modules.networks.mlp.MLPDiscriminator", "--data=lightning_gans.datamodules.RingOfGaussians"]
     with pytest.raises(SystemExit):
         main([*args, "--print_config"])
     init = yaml.safe_load(capsys.readouterr().out)["model"]["init_args"]
@@ -294,7 +294,7 @@ def test_cli_shows_and_accepts_the_method_defaults(capsys, cls, expected):
 def test_config_parses_and_names_its_step_budget(capsys, config):
     import yaml
 
-    from train import main
+    from lightning_gans.cli import main
 
     with pytest.raises(SystemExit):
         main(["fit", "--config", config, "--print_config"])

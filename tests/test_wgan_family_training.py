@@ -10,8 +10,8 @@ import time
 import pytest
 import torch
 
-from gan_modules.metrics.mode_coverage import mode_statistics
-from train import main
+from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics
+from lightning_gans.cli import main
 
 N_SAMPLES = 2500  # VEEGAN / PacGAN protocol
 QUIET = ["--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]

@@ -6,12 +6,12 @@
 * :mod:`.inception`: IS / FID / KID through torchmetrics with local Inception weights.
 * :mod:`.parzen`: Parzen-window log-likelihood (legacy, Goodfellow et al. 2014 Table 1).
 
-The evaluation callback that runs them during training is :class:`callbacks.evaluation.Evaluation`.
+The evaluation callback that runs them during training is :class:`lightning_gans.callbacks.evaluation.Evaluation`.
 """
 
-from gan_modules.metrics.digits_classifier import DigitsClassifier, DigitsMetrics, load_digits_classifier
-from gan_modules.metrics.images import comparable_with_published, to_rgb_uint8, to_uint8, to_unit_interval
-from gan_modules.metrics.inception import (
+from lightning_gans.gan_modules.metrics.digits_classifier import DigitsClassifier, DigitsMetrics, load_digits_classifier
+from lightning_gans.gan_modules.metrics.images import comparable_with_published, to_rgb_uint8, to_uint8, to_unit_interval
+from lightning_gans.gan_modules.metrics.inception import (
     InceptionMetrics,
     InceptionWeightsMissing,
     build_fid,
@@ -19,8 +19,8 @@ from gan_modules.metrics.inception import (
     build_kid,
     inception_weights_file,
 )
-from gan_modules.metrics.mode_coverage import ModeCoverage, mode_statistics
-from gan_modules.metrics.parzen import ParzenWindow, parzen_evaluation
+from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage, mode_statistics
+from lightning_gans.gan_modules.metrics.parzen import ParzenWindow, parzen_evaluation
 
 __all__ = [
     "DigitsClassifier",

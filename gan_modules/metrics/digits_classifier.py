@@ -28,8 +28,8 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
 
-from gan_modules.metrics.inception import build_fid
-from gan_modules.metrics.mode_coverage import kl_to_uniform
+from lightning_gans.gan_modules.metrics.inception import build_fid
+from lightning_gans.gan_modules.metrics.mode_coverage import kl_to_uniform
 
 NUM_CLASSES = 10
 #: Everything that determines the trained weights; its hash names the cache file.

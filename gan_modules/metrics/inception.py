@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 from torchmetrics.image.fid import NoTrainInceptionV3
 
-from gan_modules.metrics.images import to_rgb_uint8
+from lightning_gans.gan_modules.metrics.images import to_rgb_uint8
 
 #: torch-fidelity 0.4.0 ``URL_INCEPTION_V3`` (``feature_extractor_inceptionv3.py``).
 INCEPTION_WEIGHTS_URL = (

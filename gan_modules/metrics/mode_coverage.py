@@ -13,7 +13,7 @@ Definition [Srivastava et al. 2017, VEEGAN, Sec. 5.1; code: PacGAN ``pacgan/exte
   (``KL(p || U)``, VEEGAN's mode-histogram divergence) -- the toy mixtures are uniform over modes.
 
 VEEGAN/PacGAN draw 2,500 generator samples; that number is chosen by the caller (see
-:class:`callbacks.evaluation.Evaluation`).
+:class:`lightning_gans.callbacks.evaluation.Evaluation`).
 """
 
 from __future__ import annotations

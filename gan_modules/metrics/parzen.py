@@ -25,7 +25,7 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities.data import dim_zero_cat
 
-from gan_modules.metrics.images import to_unit_interval
+from lightning_gans.gan_modules.metrics.images import to_unit_interval
 
 #: ``numpy.logspace(-1, 0, num=10)`` [code: goodfeli/adversarial ``parzen_ll.py``].
 SIGMA_GRID = tuple(float(s) for s in torch.logspace(-1, 0, 10, dtype=torch.float64))

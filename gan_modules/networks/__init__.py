@@ -5,12 +5,12 @@ Generators: ``Gen(data_shape, latent_dim=..., ...)`` with attribute ``latent_dim
 ``forward(x) -> (B,)`` raw logits and ``features(x) -> (B, F)`` penultimate activations.  Encoders (alpha-GAN): ``Enc(data_shape, latent_dim, ...)``.
 """
 
-from gan_modules.networks.dcgan import DCGANDiscriminator, DCGANGenerator
-from gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
-from gan_modules.networks.minibatch import MinibatchDiscrimination
-from gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
-from gan_modules.networks.norm import norm_layer
-from gan_modules.networks.virtual_batch_norm import VirtualBatchNorm
+from lightning_gans.gan_modules.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from lightning_gans.gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
+from lightning_gans.gan_modules.networks.minibatch import MinibatchDiscrimination
+from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
+from lightning_gans.gan_modules.networks.norm import norm_layer
+from lightning_gans.gan_modules.networks.virtual_batch_norm import VirtualBatchNorm
 
 __all__ = [
     "DCGANDiscriminator", "DCGANEncoder", "DCGANGenerator", "MLPDiscriminator", "MLPEncoder", "MLPGenerator",

@@ -17,9 +17,9 @@ from typing import Literal, Sequence
 
 from torch import Tensor, nn
 
-from gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
-from gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer
-from gan_modules.networks.virtual_batch_norm import (
+from lightning_gans.gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
+from lightning_gans.gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer
+from lightning_gans.gan_modules.networks.virtual_batch_norm import (
     DEFAULT_REFERENCE_SIZE,
     VirtualBatchNorm,
     draw_reference_latent,

@@ -5,13 +5,13 @@ alpha-GAN's encoder is an implicit posterior; in practice a deterministic networ
 its one-logit head replaced by a linear map to ``latent_dim`` (no output activation: the codes are
 matched to the N(0, I) prior, whose support is unbounded):
 
-* :class:`DCGANEncoder` mirrors :class:`~gan_modules.networks.dcgan.DCGANDiscriminator`
+* :class:`DCGANEncoder` mirrors :class:`~lightning_gans.gan_modules.networks.dcgan.DCGANDiscriminator`
   (square images of 8, 28, 32, 64 px);
-* :class:`MLPEncoder` mirrors :class:`~gan_modules.networks.mlp.MLPDiscriminator` (vectors).
+* :class:`MLPEncoder` mirrors :class:`~lightning_gans.gan_modules.networks.mlp.MLPDiscriminator` (vectors).
 
 Both take ``(data_shape, latent_dim, ...)``, so alpha-GAN builds them with the generator's
 ``latent_dim`` and a config gives only the other arguments.  The code discriminator needs no class
-of its own: it is an :class:`~gan_modules.networks.mlp.MLPDiscriminator` on ``data_shape =
+of its own: it is an :class:`~lightning_gans.gan_modules.networks.mlp.MLPDiscriminator` on ``data_shape =
 (latent_dim,)`` with ``norm="none"`` (the unofficial implementation's README calls keeping batch norm
 out of it "important" [code: victor-shepardson/alpha-GAN README]).
 """
@@ -23,9 +23,9 @@ from typing import Literal, Sequence
 
 from torch import Tensor, nn
 
-from gan_modules.networks.dcgan import _check_image_shape, _init_weights, downsampling_body
-from gan_modules.networks.mlp import _check_positive, _check_shape, _hidden_block
-from gan_modules.networks.norm import check_norm
+from lightning_gans.gan_modules.networks.dcgan import _check_image_shape, _init_weights, downsampling_body
+from lightning_gans.gan_modules.networks.mlp import _check_positive, _check_shape, _hidden_block
+from lightning_gans.gan_modules.networks.norm import check_norm
 
 NormKind = Literal["batch", "layer", "none"]
 
@@ -36,7 +36,7 @@ class DCGANEncoder(nn.Module):
     Layers for 32x32 with ``base_channels = b``: ``C x 32x32 -> b x 16x16 -> 2b x 8x8 -> 4b x 4x4``
     (conv k=4, stride 2, padding 1, then ``norm`` and LeakyReLU(0.2); no norm after the first conv,
     as in the DCGAN discriminator [Radford et al. 2016, Sec. 3]), then ``Linear(4b*16, latent_dim)``.
-    Initialisation as :mod:`~gan_modules.networks.dcgan` (N(0, 0.02) weights [Radford et al. 2016, Sec. 4]).
+    Initialisation as :mod:`~lightning_gans.gan_modules.networks.dcgan` (N(0, 0.02) weights [Radford et al. 2016, Sec. 4]).
 
     Args:
         data_shape: ``(C, H, W)`` with ``H = W`` in 8, 28, 32, 64.
@@ -70,7 +70,7 @@ class DCGANEncoder(nn.Module):
 class MLPEncoder(nn.Module):
     """``x -> code``: flatten, ``n_layers`` hidden ``Linear -> norm -> LeakyReLU(0.2)`` layers, a linear head.
 
-    The layout of :class:`~gan_modules.networks.mlp.MLPDiscriminator` (no norm on the first hidden
+    The layout of :class:`~lightning_gans.gan_modules.networks.mlp.MLPDiscriminator` (no norm on the first hidden
     layer) with a ``latent_dim``-wide head.
 
     Args:

@@ -15,9 +15,9 @@ from typing import Literal, Sequence
 
 from torch import Tensor, nn
 
-from gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
-from gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer_1d
-from gan_modules.networks.virtual_batch_norm import DEFAULT_REFERENCE_SIZE, draw_reference_latent, forward_with_reference
+from lightning_gans.gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
+from lightning_gans.gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer_1d
+from lightning_gans.gan_modules.networks.virtual_batch_norm import DEFAULT_REFERENCE_SIZE, draw_reference_latent, forward_with_reference
 
 NormKind = Literal["batch", "layer", "none"]
 GeneratorNormKind = Literal["batch", "layer", "none", "virtual_batch"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from gan_modules.networks.virtual_batch_norm import VirtualBatchNorm
+from lightning_gans.gan_modules.networks.virtual_batch_norm import VirtualBatchNorm
 
 NORM_KINDS = ("batch", "layer", "none")
 # Virtual batch norm (Salimans et al. 2016, Sec. 3.5) is for generators only, as in the paper.

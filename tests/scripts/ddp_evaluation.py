@@ -17,7 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from callbacks.evaluation import Evaluation  # noqa: E402
+from lightning_gans.callbacks.evaluation import Evaluation  # noqa: E402
 from evaluation_fixtures import PointsModule, TensorDataModule, make_trainer  # noqa: E402
 
 RING = torch.tensor([[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)] for k in range(8)])

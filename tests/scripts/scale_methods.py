@@ -13,8 +13,8 @@ from typing import Any, Callable
 
 import lightning.pytorch as pl
 
-from datamodules import RingOfGaussians
-from gan_modules.networks import MLPDiscriminator, MLPGenerator
+from lightning_gans.datamodules import RingOfGaussians
+from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPGenerator
 
 HIDDEN = 16  # tiny networks: the tests check equality, not quality
 
@@ -36,8 +36,8 @@ def _method(module: str, cls: str, **defaults: Any) -> Callable[..., pl.Lightnin
 
 
 def _alpha_gan(**options: Any) -> pl.LightningModule:
-    from gan_modules.alpha_gan import AlphaGAN
-    from gan_modules.networks.encoder import MLPEncoder
+    from lightning_gans.gan_modules.alpha_gan import AlphaGAN
+    from lightning_gans.gan_modules.networks.encoder import MLPEncoder
 
     return AlphaGAN(**_networks(), encoder=partial(MLPEncoder, hidden=HIDDEN, n_layers=2),
                     code_discriminator=partial(MLPDiscriminator, hidden=HIDDEN, n_layers=2), **options)
@@ -45,13 +45,13 @@ def _alpha_gan(**options: Any) -> pl.LightningModule:
 
 #: name -> (module path that must import, builder).  "gan_k2" is GAN with n_critic=2 (the critic cycle spans batches).
 METHODS: dict[str, tuple[str, Callable[..., pl.LightningModule]]] = {
-    "gan_k2": ("gan_modules.gan", _method("gan_modules.gan", "GAN", generator_loss="minimax", n_critic=2)),
-    "nsgan": ("gan_modules.gan", _method("gan_modules.gan", "GAN", generator_loss="non_saturating")),
-    "alpha_gan": ("gan_modules.alpha_gan", _alpha_gan),
-    "wgan": ("gan_modules.wgan", _method("gan_modules.wgan", "WGAN", n_critic=2)),
-    "wgan_gp": ("gan_modules.wgan_gp", _method("gan_modules.wgan_gp", "WGANGP", n_critic=2)),
-    "gan_gp": ("gan_modules.nsgan_gp", _method("gan_modules.nsgan_gp", "NSGANGP", penalty="interpolate")),
-    "dragan_ns": ("gan_modules.nsgan_gp", _method("gan_modules.nsgan_gp", "NSGANGP", penalty="dragan")),
+    "gan_k2": ("lightning_gans.gan_modules.gan", _method("lightning_gans.gan_modules.gan", "GAN", generator_loss="minimax", n_critic=2)),
+    "nsgan": ("lightning_gans.gan_modules.gan", _method("lightning_gans.gan_modules.gan", "GAN", generator_loss="non_saturating")),
+    "alpha_gan": ("lightning_gans.gan_modules.alpha_gan", _alpha_gan),
+    "wgan": ("lightning_gans.gan_modules.wgan", _method("lightning_gans.gan_modules.wgan", "WGAN", n_critic=2)),
+    "wgan_gp": ("lightning_gans.gan_modules.wgan_gp", _method("lightning_gans.gan_modules.wgan_gp", "WGANGP", n_critic=2)),
+    "gan_gp": ("lightning_gans.gan_modules.nsgan_gp", _method("lightning_gans.gan_modules.nsgan_gp", "NSGANGP", penalty="interpolate")),
+    "dragan_ns": ("lightning_gans.gan_modules.nsgan_gp", _method("lightning_gans.gan_modules.nsgan_gp", "NSGANGP", penalty="dragan")),
 }
 
 
@@ -73,7 +73,7 @@ def build(name: str, **options: Any) -> pl.LightningModule:
 
 def adagan_callback() -> pl.Callback:
     """AdaGAN around a method: two stages of one epoch each, a short classifier run between them."""
-    from callbacks.adagan import AdaGAN
+    from lightning_gans.callbacks.adagan import AdaGAN
 
     return AdaGAN(stages=2, epochs_per_stage=1, classifier_steps=5, eval_samples=200)
 

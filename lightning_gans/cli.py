@@ -1,0 +1,101 @@
+"""The Lightning CLI of the library: ``lightning-gans`` (installed) and ``python train.py`` (a clone).
+
+    lightning-gans fit --config ring8_gan                 # a bundled config, by name
+    python train.py fit --config configs/ring8_gan.yaml   # the same, from a clone
+    lightning-gans fit --config configs/digits_nsgan.yaml --trainer.max_steps=2000 --seed_everything=1
+
+``--model`` and ``--data`` take any LightningModule / LightningDataModule subclass (short names of
+the library's classes work: ``--model=GAN --data=Digits``); the datamodule's ``data_shape`` is
+linked into the model, so the networks are built for the data they see.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import lightning.pytorch as pl
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+
+import lightning_gans.callbacks  # noqa: F401  (registers the library's callbacks for the CLI)
+import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
+import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
+import lightning_gans.gan_modules.networks  # noqa: F401
+from lightning_gans import configs as bundled_configs
+
+
+# The datamodules serve their held-out split to modules with a validation_step; ours have none.
+warnings.filterwarnings("ignore", message=".*val_dataloader.*but have no `validation_step`")
+
+
+class SaveAndLogConfig(SaveConfigCallback):
+    """Besides ``config.yaml`` in the run directory, send the whole resolved config to the loggers
+    (W&B shows it as the run's config), so a run can be reproduced from the tracker alone."""
+
+    def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        config = self.config.as_dict()
+        config.pop("config", None)
+        for logger in trainer.loggers:
+            logger.log_hyperparams({"cli": config})
+
+
+class GANCLI(LightningCLI):
+    def add_arguments_to_parser(self, parser) -> None:
+        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+
+
+def report_outputs(trainer: pl.Trainer) -> None:
+    """Tell the user where the run left its checkpoint and pictures."""
+    lines = [f"run directory: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}"]
+    checkpoint = trainer.checkpoint_callback
+    if checkpoint is not None:
+        path = checkpoint.last_model_path or checkpoint.best_model_path
+        if path:
+            lines.append(f"checkpoint:    {Path(path).resolve()}")
+    for callback in trainer.callbacks:
+        directory = getattr(callback, "output_dir", None)
+        if directory is not None:
+            lines.append(f"{type(callback).__name__}: {Path(directory).resolve()}")
+    if trainer.is_global_zero:
+        print("\n".join(lines))
+
+
+def resolve_config_names(args: list[str]) -> list[str]:
+    """``--config NAME`` where no file ``NAME`` exists names a bundled config (:mod:`lightning_gans.configs`)."""
+    resolved = list(args)
+    for i, arg in enumerate(resolved):
+        if arg == "--config" and i + 1 < len(resolved):
+            value, prefix, index = resolved[i + 1], "", i + 1
+        elif arg.startswith("--config="):
+            value, prefix, index = arg[len("--config="):], "--config=", i
+        else:
+            continue
+        if not Path(value).exists():
+            try:
+                resolved[index] = prefix + str(bundled_configs.path(value))
+            except FileNotFoundError as error:
+                raise SystemExit(f"error: {error}") from None
+    return resolved
+
+
+def main(args: list[str] | None = None) -> GANCLI:
+    """Run the CLI on ``args`` (default: the command line)."""
+    args = resolve_config_names(sys.argv[1:] if args is None else args)
+    cli = GANCLI(
+        pl.LightningModule,
+        pl.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        save_config_callback=SaveAndLogConfig,
+        save_config_kwargs={"overwrite": True},
+        args=args,
+    )
+    if cli.subcommand == "fit":
+        report_outputs(cli.trainer)
+    return cli
+
+
+def run() -> None:
+    """The ``lightning-gans`` console command (returns nothing, so the exit status is 0 on success)."""
+    main()

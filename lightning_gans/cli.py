@@ -81,7 +81,10 @@ def resolve_config_names(args: list[str]) -> list[str]:
 
 def main(args: list[str] | None = None) -> GANCLI:
     """Run the CLI on ``args`` (default: the command line)."""
-    args = resolve_config_names(sys.argv[1:] if args is None else args)
+    if args is None:  # the command line itself, so that LightningCLI reads it as its own
+        sys.argv[1:] = resolve_config_names(sys.argv[1:])
+    else:
+        args = resolve_config_names(args)
     cli = GANCLI(
         pl.LightningModule,
         pl.LightningDataModule,

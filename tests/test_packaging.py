@@ -5,6 +5,7 @@ the library's must not shadow them, nor they the library's.  The wheel is instal
 ``--no-deps`` into a virtual environment that sees this interpreter's packages (torch, lightning).
 """
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -57,11 +58,20 @@ print("project:", WHOSE, counter.steps)
 '''
 
 
+#: What the wheel is built from (copied, so that no stale build/ folder of the checkout leaks into it).
+PACKAGE_SOURCES = ["pyproject.toml", "README.md", "lightning_gans", "gan_modules", "datamodules", "callbacks", "configs"]
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wheel")
+    source, out = tmp_path_factory.mktemp("source"), tmp_path_factory.mktemp("wheel")
+    for name in PACKAGE_SOURCES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(out),
-                    str(ROOT)], check=True, capture_output=True, timeout=300)
+                    str(source)], check=True, capture_output=True, timeout=300)
     (path,) = out.glob("lightning_gans-*.whl")
     return path
 

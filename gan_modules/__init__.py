@@ -5,12 +5,13 @@ from lightning_gans.gan_modules.base import AdversarialModule
 from lightning_gans.gan_modules.checkpoint import load_generator
 from lightning_gans.gan_modules.gan import GAN
 from lightning_gans.gan_modules.mixture import GeneratorMixture
+from lightning_gans.gan_modules.modular_gan import ModularGAN
 from lightning_gans.gan_modules.nsgan_gp import NSGANGP
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
 from lightning_gans.gan_modules.wgan import WGAN
 from lightning_gans.gan_modules.wgan_gp import WGANGP
 
 __all__ = [
-    "AdversarialModule", "AlphaGAN", "GAN", "GeneratorMixture", "NSGANGP", "OptimizerSpec", "WGAN", "WGANGP",
+    "AdversarialModule", "AlphaGAN", "GAN", "GeneratorMixture", "ModularGAN", "NSGANGP", "OptimizerSpec", "WGAN", "WGANGP",
     "load_generator",
 ]

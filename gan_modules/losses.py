@@ -3,8 +3,9 @@
 Every loss is a quantity to *minimise* and is computed from logits with ``softplus``
 (``-log sigmoid(a) = softplus(-a)``, ``-log(1 - sigmoid(a)) = softplus(a)``), never as
 ``log(sigmoid(.))``, which underflows for confident discriminators.  Wasserstein losses take a
-critic's raw scores instead; gradient penalties take the critic itself (a callable) and the points
-at which to penalise it, so every penalised method reuses the same two functions.
+critic's raw scores instead (so does the hinge loss).  Gradient penalties take the critic itself (a
+callable) and the step's real and fake batches, all with one signature (:data:`PENALTIES`), so a
+method is a choice of loss (:data:`LOSSES`) and penalty.
 """
 
 from __future__ import annotations
@@ -70,6 +71,19 @@ def wasserstein_generator_loss(fake_scores: Tensor) -> Tensor:
     return -_at_least_float32(fake_scores).mean()
 
 
+def hinge_discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """The hinge loss: ``E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))]`` on raw scores, in float32.
+
+    Lim & Ye 2017, "Geometric GAN" (arXiv:1705.02894), the SVM margin of the discriminator;
+    Miyato, Kataoka, Koyama, Yoshida 2018, "Spectral Normalization for GANs" (arXiv:1802.05957),
+    Sec. 4, the "hinge" objective.  Scores beyond the margin (real above 1, fake below -1) give no
+    gradient.  The generator minimises ``-E[D(G(z))]`` (both papers), i.e.
+    :func:`wasserstein_generator_loss`.
+    """
+    real, fake = _at_least_float32(real_logits), _at_least_float32(fake_logits)
+    return F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+
+
 def clip_weights_(module: torch.nn.Module, clip_value: float) -> None:
     """Clamp every parameter of ``module`` (BN affine ones included) into ``[-c, c]`` in place.
 
@@ -130,25 +144,26 @@ def dragan_perturbation(real: Tensor, form: str = "dragan_code", c: float = 0.5)
 
 
 # ---------------------------------------------------------------------------------- gradient penalty
-def gradient_norms(
+def input_gradients(
     critic: Callable[[Tensor], Tensor], points: Tensor, scaler: Optional[torch.amp.GradScaler] = None
 ) -> Tensor:
-    """``||grad_x f(x)||_2`` for each sample, over all non-batch dims, in float32 (or float64), with graph.
+    """``grad_x f(x)`` at each of ``points``, unscaled, in float32 (or float64), with graph.
 
-    The gradient is taken of ``f(points).sum()`` (not ``.mean()``, which would divide every norm by
-    B) with ``create_graph=True``, so a penalty on the norms has a gradient with respect to the
-    critic's weights (Gulrajani et al. 2017, Sec. 4; reference ``gan_toy.py``:
-    ``slopes = sqrt(sum(grad**2, axis=1))``).
+    The gradient is taken of ``f(points).sum()`` (not ``.mean()``, which would divide every
+    gradient by B) with ``create_graph=True``, so a penalty on it has a gradient with respect to
+    the critic's weights (Gulrajani et al. 2017, Sec. 4; reference ``gan_toy.py``; StyleGAN2's R1:
+    ``autograd.grad(outputs=[real_logits.sum()], ..., create_graph=True)``).
 
     With an fp16 ``GradScaler`` this follows PyTorch's AMP recipe "gradient penalty": the scaled
     output (``scaler.scale(sum) / B``, see the comment below) goes into ``autograd.grad`` (an
-    unscaled fp16 backward can underflow), the result is unscaled (times ``B / scaler.get_scale()``)
-    in float32, and the norm is taken in float32 outside autocast, so the caller only ever sees
-    unscaled values; an overflow gives an inf penalty, and the scaler then skips the step.  Under bf16 autocast the norm is float32 as well.
-    Gradients are enabled inside, so the norms can be computed under ``torch.no_grad()`` too.
+    unscaled fp16 backward can underflow), and the result is unscaled (times ``B / scaler.get_scale()``)
+    in float32 outside autocast, so the caller only ever sees unscaled values; an overflow gives an
+    inf penalty, and the scaler then skips the step.  Under bf16 autocast the gradient is float32 as well.
+    Gradients are enabled inside, so this works under ``torch.no_grad()`` too.  Callers reduce it
+    under ``torch.autocast(enabled=False)`` (:func:`gradient_norms`, :func:`zero_centred_penalty`).
     """
     batch = points.size(0)
-    with torch.enable_grad():  # also inside no_grad (e.g. validation): the norm needs a gradient
+    with torch.enable_grad():  # also inside no_grad (e.g. validation): the penalty needs a gradient
         points = points.detach().requires_grad_(True)
         output = _at_least_float32(critic(points)).sum()
         if scaler is not None:
@@ -161,6 +176,19 @@ def gradient_norms(
         grad = _at_least_float32(grad)
         if scaler is not None:
             grad = grad * (batch / scaler.get_scale())
+        return grad
+
+
+def gradient_norms(
+    critic: Callable[[Tensor], Tensor], points: Tensor, scaler: Optional[torch.amp.GradScaler] = None
+) -> Tensor:
+    """``||grad_x f(x)||_2`` for each sample, over all non-batch dims, in float32 (or float64), with graph.
+
+    Reference ``gan_toy.py``: ``slopes = sqrt(sum(grad**2, axis=1))``.  The gradients and the
+    ``scaler`` handling are :func:`input_gradients`'; the norm is taken in float32 outside autocast.
+    """
+    grad = input_gradients(critic, points, scaler)
+    with torch.autocast(device_type=grad.device.type, enabled=False):
         return grad.flatten(1).norm(2, dim=1)
 
 
@@ -177,12 +205,108 @@ def gradient_penalty(
     ``E[max(0, ||grad|| - target)^2]`` (their Sec. 4 "Two-sided penalty" and appendix).  What the
     points are makes the method: :func:`interpolates` (WGAN-GP, GAN-GP) or
     :func:`dragan_perturbation` (DRAGAN).  ``critic`` is any callable returning one score per
-    sample; ``scaler``: see :func:`gradient_norms`.  The weight ``lambda`` is applied by the caller.
+    sample; ``scaler``: see :func:`input_gradients`.  The weight ``lambda`` is applied by the caller.
     """
     gap = gradient_norms(critic, points, scaler) - target
     if one_sided:
         gap = gap.clamp(min=0)
     return (gap**2).mean()
+
+
+def zero_centred_penalty(
+    critic: Callable[[Tensor], Tensor], points: Tensor, scaler: Optional[torch.amp.GradScaler] = None
+) -> Tensor:
+    """``(1/2) E[||grad f(x)||_2^2]`` over ``points`` (float32 scalar, differentiable in the critic).
+
+    Mescheder, Geiger, Nowozin 2018, "Which Training Methods for GANs do actually Converge?"
+    (arXiv:1801.04406), eqs. 9-10 without ``gamma``: the squared norm is summed over all non-batch
+    dims (StyleGAN2 reference code: ``r1_grads.square().sum([1,2,3])``), never through a square
+    root, whose gradient is undefined where the gradient vanishes.  The factor 1/2 is the paper's:
+    with it the caller's weight is ``gamma`` (StyleGAN2 code: ``r1_penalty * (r1_gamma / 2)``); the
+    authors' GAN_stability code weighs ``E||grad||^2`` by ``reg_param`` instead, i.e. ``reg_param = gamma/2``.
+    """
+    grad = input_gradients(critic, points, scaler)
+    with torch.autocast(device_type=grad.device.type, enabled=False):
+        return 0.5 * grad.flatten(1).square().sum(1).mean()
+
+
+# ---------------------------------------------------------------------------------- penalties
+# Every penalty has ONE signature, ``penalty(critic, real, fake, scaler=None) -> Tensor`` (unweighted,
+# float32 scalar, differentiable in the critic), so that any method composes it with any loss
+# (compare_gan: ``d_loss += lambda * penalty_lib.get_penalty_loss(...)``).  ``real`` and ``fake`` are
+# the discriminator's inputs of the step; the method applies the weight.  Each is a per-sample
+# gradient norm, so the critic must score every sample on its own
+# (:func:`~lightning_gans.gan_modules.networks.batch_coupling.reject_batch_coupled_critic`).
+def interpolate_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scaler: Optional[torch.amp.GradScaler] = None
+) -> Tensor:
+    """WGAN-GP's penalty (Gulrajani et al. 2017, eq. 3): :func:`gradient_penalty` at :func:`interpolates` of real and fake."""
+    return gradient_penalty(critic, interpolates(real, fake), scaler=scaler)
+
+
+def dragan_penalty(
+    critic: Callable[[Tensor], Tensor],
+    real: Tensor,
+    fake: Tensor,
+    scaler: Optional[torch.amp.GradScaler] = None,
+    *,
+    perturbation: str = "dragan_code",
+    scale: float = 0.5,
+) -> Tensor:
+    """DRAGAN's penalty (Kodali et al. 2017): :func:`gradient_penalty` near the real data only; ``fake`` is unused.
+
+    ``perturbation`` and ``scale`` are :func:`dragan_perturbation`'s ``form`` and ``c`` (the
+    reference code's form and 0.5 by default); methods bind them by keyword.
+    """
+    return gradient_penalty(critic, dragan_perturbation(real, perturbation, scale), scaler=scaler)
+
+
+def r1_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scaler: Optional[torch.amp.GradScaler] = None
+) -> Tensor:
+    """R1 (Mescheder et al. 2018, eq. 9): ``(1/2) E_{x ~ p_data}[||grad D(x)||^2]``, on the real data; ``fake`` is unused.
+
+    Times the weight ``gamma`` it is the paper's ``gamma/2 E||grad D(x)||^2`` (:func:`zero_centred_penalty`).
+    """
+    return zero_centred_penalty(critic, real, scaler)
+
+
+def r2_penalty(
+    critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scaler: Optional[torch.amp.GradScaler] = None
+) -> Tensor:
+    """R2 (Mescheder et al. 2018, eq. 10): ``(1/2) E_{x ~ p_G}[||grad D(x)||^2]``, on the fakes; ``real`` is unused."""
+    return zero_centred_penalty(critic, fake, scaler)
+
+
+PENALTIES: dict[str, Callable[..., Tensor]] = {
+    "interpolate": interpolate_penalty,
+    "dragan": dragan_penalty,
+    "r1": r1_penalty,
+    "r2": r2_penalty,
+}
+
+
+# A method's loss by name: (discriminator loss of real and fake scores, generator loss of fake scores).
+LOSSES: dict[str, tuple[Callable[[Tensor, Tensor], Tensor], Callable[[Tensor], Tensor]]] = {
+    "non_saturating": (discriminator_loss, non_saturating_generator_loss),
+    "wasserstein": (wasserstein_critic_loss, wasserstein_generator_loss),
+    "hinge": (hinge_discriminator_loss, wasserstein_generator_loss),
+}
+
+
+def lazy_penalty_weight(weight: float, interval: int, discriminator_step: int) -> float:
+    """The penalty's weight at a discriminator step under lazy regularisation: ``weight * interval`` every
+    ``interval``-th step (steps 0, interval, 2*interval, ...), 0 otherwise.
+
+    Karras et al. 2020, "Analyzing and Improving the Image Quality of StyleGAN" (arXiv:1912.04958),
+    Sec. 3.1: the regulariser is evaluated once every ``interval`` minibatches (16 for R1) and
+    scaled by the interval so its expected contribution is unchanged (reference code:
+    ``batch_idx % phase.interval == 0``, ``gain = phase.interval``).  ``interval = 1`` is the
+    eager penalty, ``weight`` at every step.
+    """
+    if interval < 1 or discriminator_step < 0:
+        raise ValueError(f"interval must be at least 1 and discriminator_step non-negative, got {interval} and {discriminator_step}")
+    return weight * interval if discriminator_step % interval == 0 else 0.0
 
 
 # ---------------------------------------------------------------------------------- alpha-GAN

@@ -19,36 +19,29 @@ from __future__ import annotations
 
 from typing import Literal
 
-from torch import Tensor
-
-from lightning_gans.gan_modules.base import AdversarialModule
-from lightning_gans.gan_modules.losses import (
-    DRAGAN_PERTURBATIONS,
-    discriminator_loss,
-    dragan_perturbation,
-    gradient_penalty,
-    interpolates,
-    non_saturating_generator_loss,
-)
+from lightning_gans.gan_modules.losses import DRAGAN_PERTURBATIONS
+from lightning_gans.gan_modules.modular_gan import LossAndPenaltyModule
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
-from lightning_gans.gan_modules.wgan_gp import reject_batch_norm
 
 # DRAGAN reference code: Adam(lr=1e-4, beta1=0.5, beta2=0.9) for both players [code: DRAGAN.ipynb].
 NSGAN_GP_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-4, betas=(0.5, 0.9))
-PENALTIES = ("interpolate", "dragan")
+NSGAN_GP_PENALTIES = ("interpolate", "dragan")
 
 
-class NSGANGP(AdversarialModule):
+class NSGANGP(LossAndPenaltyModule):
     """The non-saturating GAN plus a gradient penalty on the discriminator's logit ``l``.
 
     ``L_D = -E[log D(x)] - E[log(1 - D(G(z)))] + lambda * E[(||grad l(x_hat)||_2 - 1)^2]``;
     ``L_G = -E[log D(G(z))]`` (non-saturating).  The losses are NS-GAN's, not Wasserstein ones;
-    only the penalty is borrowed.
+    only the penalty is borrowed: the ``"non_saturating"`` loss with the ``"interpolate"`` or
+    ``"dragan"`` penalty (:class:`~lightning_gans.gan_modules.modular_gan.LossAndPenaltyModule`).
 
     * ``penalty="interpolate"`` (GAN-GP): ``x_hat`` between real and fake, one ``eps`` per sample,
       exactly as WGAN-GP (:func:`~lightning_gans.gan_modules.losses.interpolates`).
     * ``penalty="dragan"`` (DRAGAN-NS): ``x_hat`` near the real data only
       (:func:`~lightning_gans.gan_modules.losses.dragan_perturbation`); fakes play no part.
+
+    Other penalties (R1, R2) with this loss: :class:`~lightning_gans.gan_modules.modular_gan.ModularGAN`.
 
     Logs ``"penalty"`` (the unweighted penalty).  Unverified choices: see the module docstring.
 
@@ -58,12 +51,14 @@ class NSGANGP(AdversarialModule):
             only with ``penalty="dragan"``.
         penalty_weight: ``lambda`` (10 [unverified], Fedus et al.; DRAGAN code).
         perturbation_scale: ``c`` in ``c*std(batch)`` (0.5, DRAGAN code).
+        penalty_interval: lazy regularisation (Karras et al. 2020, Sec. 3.1): the penalty every this
+            many discriminator steps, times the interval; 1 (default, Fedus et al.): every step.
         n_critic: 1 (DRAGAN code, NS-GAN).
         generator_optimizer / discriminator_optimizer: Adam(1e-4, betas=(0.5, 0.9)) (DRAGAN code).
 
-    The discriminator must not contain batch norm (``ValueError``), as for WGAN-GP: the penalty is
-    per example.  Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`; the overridden
-    ones are keyword-only here.
+    The discriminator must not contain batch norm or minibatch discrimination (``ValueError``), as
+    for WGAN-GP: the penalty is per example.  Other arguments:
+    :class:`~lightning_gans.gan_modules.base.AdversarialModule`; the overridden ones are keyword-only here.
     """
 
     def __init__(
@@ -73,6 +68,7 @@ class NSGANGP(AdversarialModule):
         perturbation: Literal["dragan_code", "gaussian"] = "dragan_code",
         penalty_weight: float = 10.0,
         perturbation_scale: float = 0.5,
+        penalty_interval: int = 1,
         n_critic: int = 1,
         generator_optimizer: OptimizerSpec = NSGAN_GP_OPTIMIZER,
         discriminator_optimizer: OptimizerSpec = NSGAN_GP_OPTIMIZER,
@@ -85,31 +81,16 @@ class NSGANGP(AdversarialModule):
             discriminator_optimizer=discriminator_optimizer,
             **kwargs,
         )
-        if penalty not in PENALTIES:
-            raise ValueError(f"penalty must be one of {PENALTIES}, got {penalty!r}")
+        if penalty not in NSGAN_GP_PENALTIES:
+            raise ValueError(f"penalty must be one of {NSGAN_GP_PENALTIES}, got {penalty!r}")
         if perturbation not in DRAGAN_PERTURBATIONS:
             raise ValueError(f"perturbation must be one of {DRAGAN_PERTURBATIONS}, got {perturbation!r}")
-        if penalty_weight < 0:
-            raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
         if perturbation_scale < 0:
             raise ValueError(f"perturbation_scale must be non-negative, got {perturbation_scale}")
-        reject_batch_norm(self.discriminator, "GAN-GP" if penalty == "interpolate" else "DRAGAN-NS")
-        self.penalty = penalty
+        self.compose(
+            "non_saturating", penalty, penalty_weight, penalty_interval,
+            method="GAN-GP" if penalty == "interpolate" else "DRAGAN-NS",
+            **({"perturbation": perturbation, "scale": perturbation_scale} if penalty == "dragan" else {}),
+        )
         self.perturbation = perturbation
-        self.penalty_weight = penalty_weight
         self.perturbation_scale = perturbation_scale
-
-    def penalty_points(self, real: Tensor, fake: Tensor) -> Tensor:
-        """Where the gradient is penalised: interpolates (GAN-GP) or perturbed real data (DRAGAN-NS)."""
-        if self.penalty == "interpolate":
-            return interpolates(real, fake)
-        return dragan_perturbation(real, self.perturbation, self.perturbation_scale)
-
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        loss = discriminator_loss(self.discriminator(real), self.discriminator(fake))
-        penalty = gradient_penalty(self.discriminator, self.penalty_points(real, fake), scaler=self.grad_scaler)
-        self.log("penalty", penalty.detach())
-        return loss + self.penalty_weight * penalty
-
-    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
-        return non_saturating_generator_loss(self.discriminator(fake))

@@ -6,8 +6,7 @@ import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 
-import lightning_gans.gan_modules.nsgan_gp as nsgan_gp_module
-import lightning_gans.gan_modules.wgan_gp as wgan_gp_module
+import lightning_gans.gan_modules.losses as losses_module
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from lightning_gans.gan_modules.nsgan_gp import NSGANGP
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
@@ -169,15 +168,29 @@ def test_nsgan_gp_discriminator_loss_by_hand(penalty, perturbation):
     assert module.generator_loss(fake, real).item() == pytest.approx(F.softplus(-fake_logits).mean().item(), rel=1e-5)
 
 
+class PointRecordingCritic(LinearCritic):
+    """A linear critic that keeps the points it was called with."""
+
+    def __init__(self, data_shape=(2,)):
+        super().__init__(data_shape)
+        self.points = []
+
+    def forward(self, x):
+        self.points.append(x.detach().clone())
+        return super().forward(x)
+
+
 def test_dragan_points_ignore_the_fakes_and_interpolates_use_them():
     real = torch.randn(32, 2)
-    dragan = NSGANGP(LinearGenerator, LinearCritic, penalty="dragan")
-    gan_gp = NSGANGP(LinearGenerator, LinearCritic, penalty="interpolate")
+    dragan = NSGANGP(LinearGenerator, PointRecordingCritic, penalty="dragan")
+    gan_gp = NSGANGP(LinearGenerator, PointRecordingCritic, penalty="interpolate")
     points = []
     for module in (dragan, gan_gp):
         for fake in (torch.zeros(32, 2), torch.full((32, 2), 100.0)):
             torch.manual_seed(0)
-            points.append(module.penalty_points(real, fake))
+            module.discriminator.points.clear()
+            module.discriminator_loss(real, fake)
+            points.append(module.discriminator.points[-1])  # the penalty's points follow the two loss terms
     assert torch.equal(points[0], points[1])
     assert not torch.allclose(points[2], points[3])
 
@@ -210,10 +223,10 @@ def test_wgan_gp_logs_estimate_and_penalty_consistently():
 
 
 # ---------------------------------------------------------------- mixed precision
-def record_penalties(monkeypatch, module_of_method):
-    """Wrap the method's gradient_penalty: record (penalty, fp32 reference at the same points, scaler)."""
+def record_penalties(monkeypatch):
+    """Wrap the penalty functions' gradient_penalty: record (penalty, fp32 reference at the same points, scaler)."""
     calls = []
-    original = module_of_method.gradient_penalty
+    original = losses_module.gradient_penalty
 
     def recording(critic, points, scaler=None, **kwargs):
         value = original(critic, points, scaler=scaler, **kwargs)
@@ -222,13 +235,13 @@ def record_penalties(monkeypatch, module_of_method):
         calls.append((value.detach(), reference.detach(), None if scaler is None else scaler.get_scale()))
         return value
 
-    monkeypatch.setattr(module_of_method, "gradient_penalty", recording)
+    monkeypatch.setattr(losses_module, "gradient_penalty", recording)
     return calls
 
 
-@pytest.mark.parametrize("cls, module_of_method", [(WGANGP, wgan_gp_module), (NSGANGP, nsgan_gp_module)])
-def test_fp16_penalty_goes_through_the_grad_scaler_unscaled(monkeypatch, cls, module_of_method):
-    calls = record_penalties(monkeypatch, module_of_method)
+@pytest.mark.parametrize("cls", [WGANGP, NSGANGP])
+def test_fp16_penalty_goes_through_the_grad_scaler_unscaled(monkeypatch, cls):
+    calls = record_penalties(monkeypatch)
     torch.manual_seed(0)
     module = cls(tiny_mlp_generator, tiny_mlp_critic, n_critic=1)
     make_trainer(plugins=[MixedPrecision("16-mixed", "cpu")]).fit(module, loader(4))
@@ -241,7 +254,7 @@ def test_fp16_penalty_goes_through_the_grad_scaler_unscaled(monkeypatch, cls, mo
 
 
 def test_bf16_penalty_has_no_scaler_and_is_fp32(monkeypatch):
-    calls = record_penalties(monkeypatch, wgan_gp_module)
+    calls = record_penalties(monkeypatch)
     torch.manual_seed(0)
     module = WGANGP(tiny_mlp_generator, tiny_mlp_critic, n_critic=1)
     make_trainer(precision="bf16-mixed").fit(module, loader(3))

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from lightning_gans.gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
 from lightning_gans.gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer
+from lightning_gans.gan_modules.networks.spectral_norm import spectrally_normalise_
 from lightning_gans.gan_modules.networks.virtual_batch_norm import (
     DEFAULT_REFERENCE_SIZE,
     VirtualBatchNorm,
@@ -171,6 +172,9 @@ class DCGANDiscriminator(nn.Module):
         minibatch_kernels: ``B`` of a :class:`~.minibatch.MinibatchDiscrimination` layer on the
             flattened features, before the head (Salimans et al. 2016, Sec. 3.2); 0 (default) leaves it out.
         minibatch_kernel_dim: its ``C`` (5, the reference code's ``dim_per_kernel``).
+        spectral_norm: spectral-normalise every convolution and the head, after the DCGAN
+            initialisation (Miyato et al. 2018, whose SN-GAN discriminators use no batch norm:
+            combine it with ``norm="none"``; :mod:`.spectral_norm`).  Off by default.
     """
 
     def __init__(
@@ -180,6 +184,7 @@ class DCGANDiscriminator(nn.Module):
         norm: NormKind = "batch",
         minibatch_kernels: int = 0,
         minibatch_kernel_dim: int = DEFAULT_KERNEL_DIM,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.data_shape = _check_image_shape(data_shape)
@@ -195,6 +200,8 @@ class DCGANDiscriminator(nn.Module):
         )
         self.head = nn.Linear(n_features + minibatch_kernels, 1)
         _init_weights(self)
+        if spectral_norm:
+            spectrally_normalise_(self)
 
     def features(self, x: Tensor) -> Tensor:
         """Flattened last conv activations (4b*16 at 32 px), with the minibatch statistics appended if any."""

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from lightning_gans.gan_modules.networks.minibatch import DEFAULT_KERNEL_DIM, MinibatchDiscrimination
 from lightning_gans.gan_modules.networks.norm import GENERATOR_NORM_KINDS, check_norm, norm_layer_1d
+from lightning_gans.gan_modules.networks.spectral_norm import spectrally_normalise_
 from lightning_gans.gan_modules.networks.virtual_batch_norm import DEFAULT_REFERENCE_SIZE, draw_reference_latent, forward_with_reference
 
 NormKind = Literal["batch", "layer", "none"]
@@ -114,6 +115,8 @@ class MLPDiscriminator(nn.Module):
         minibatch_kernels: ``B`` of a :class:`~.minibatch.MinibatchDiscrimination` layer between the
             hidden layers and the head (Salimans et al. 2016, Sec. 3.2); 0 (default) leaves it out.
         minibatch_kernel_dim: its ``C`` (5, the reference code's ``dim_per_kernel``).
+        spectral_norm: spectral-normalise every linear layer, the head included (Miyato et al. 2018;
+            :mod:`.spectral_norm`).  Off by default.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class MLPDiscriminator(nn.Module):
         norm: NormKind = "none",
         minibatch_kernels: int = 0,
         minibatch_kernel_dim: int = DEFAULT_KERNEL_DIM,
+        spectral_norm: bool = False,
     ) -> None:
         super().__init__()
         self.data_shape = _check_shape(data_shape)
@@ -140,6 +144,8 @@ class MLPDiscriminator(nn.Module):
             MinibatchDiscrimination(hidden, minibatch_kernels, minibatch_kernel_dim) if minibatch_kernels else nn.Identity()
         )
         self.head = nn.Linear(hidden + minibatch_kernels, 1)
+        if spectral_norm:
+            spectrally_normalise_(self)
 
     def features(self, x: Tensor) -> Tensor:
         """Penultimate activations (with the minibatch statistics, if any), shape (B, hidden + minibatch_kernels)."""

@@ -1,0 +1,206 @@
+"""The penalty slot: WGAN-GP / GAN-GP / DRAGAN-NS as loss + penalty compositions, ModularGAN, lazy
+regularisation, the batch-coupling check, the hinge + R1 configs."""
+
+import pytest
+import torch
+from torch import Tensor
+
+from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.losses import (
+    discriminator_loss,
+    dragan_perturbation,
+    gradient_penalty,
+    hinge_discriminator_loss,
+    interpolates,
+    non_saturating_generator_loss,
+    r1_penalty,
+    wasserstein_critic_loss,
+    wasserstein_generator_loss,
+)
+from lightning_gans.gan_modules.modular_gan import ModularGAN
+from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
+from lightning_gans.gan_modules.nsgan_gp import NSGAN_GP_OPTIMIZER, NSGANGP
+from lightning_gans.gan_modules.wgan_gp import WGAN_GP_OPTIMIZER, WGANGP
+from tiny import LinearDiscriminator as LinearCritic
+from tiny import LinearGenerator, loader, make_trainer
+
+
+def tiny_mlp_generator(data_shape):
+    return MLPGenerator(data_shape, hidden=8, n_layers=1)
+
+
+def tiny_mlp_critic(data_shape):
+    return MLPDiscriminator(data_shape, hidden=8, n_layers=2)
+
+
+# ---------------------------------------------------------------- today's classes, kept as they were
+class WGANGPAt3f969eb(AdversarialModule):
+    """``gan_modules/wgan_gp.py`` of commit 3f969eb (before the penalty slot): its loss computation verbatim."""
+
+    def __init__(self, *args, penalty_weight=10.0, n_critic=5, generator_optimizer=WGAN_GP_OPTIMIZER,
+                 discriminator_optimizer=WGAN_GP_OPTIMIZER, **kwargs):
+        super().__init__(*args, n_critic=n_critic, generator_optimizer=generator_optimizer,
+                         discriminator_optimizer=discriminator_optimizer, **kwargs)
+        self.penalty_weight = penalty_weight
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        critic_loss = wasserstein_critic_loss(self.discriminator(real), self.discriminator(fake))
+        penalty = gradient_penalty(self.discriminator, interpolates(real, fake), scaler=self.grad_scaler)
+        return critic_loss + self.penalty_weight * penalty
+
+    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
+        return wasserstein_generator_loss(self.discriminator(fake))
+
+
+class NSGANGPAt3f969eb(AdversarialModule):
+    """``gan_modules/nsgan_gp.py`` of commit 3f969eb: its loss computation verbatim."""
+
+    def __init__(self, *args, penalty="interpolate", perturbation="dragan_code", penalty_weight=10.0,
+                 perturbation_scale=0.5, n_critic=1, generator_optimizer=NSGAN_GP_OPTIMIZER,
+                 discriminator_optimizer=NSGAN_GP_OPTIMIZER, **kwargs):
+        super().__init__(*args, n_critic=n_critic, generator_optimizer=generator_optimizer,
+                         discriminator_optimizer=discriminator_optimizer, **kwargs)
+        self.penalty, self.perturbation = penalty, perturbation
+        self.penalty_weight, self.perturbation_scale = penalty_weight, perturbation_scale
+
+    def penalty_points(self, real: Tensor, fake: Tensor) -> Tensor:
+        if self.penalty == "interpolate":
+            return interpolates(real, fake)
+        return dragan_perturbation(real, self.perturbation, self.perturbation_scale)
+
+    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        loss = discriminator_loss(self.discriminator(real), self.discriminator(fake))
+        penalty = gradient_penalty(self.discriminator, self.penalty_points(real, fake), scaler=self.grad_scaler)
+        return loss + self.penalty_weight * penalty
+
+    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
+        return non_saturating_generator_loss(self.discriminator(fake))
+
+
+def trained_weights(cls, n_batches=12, **kwargs):
+    torch.manual_seed(0)
+    data = loader(n_batches)
+    module = cls(tiny_mlp_generator, tiny_mlp_critic, **kwargs)
+    make_trainer().fit(module, data)
+    return module.state_dict()
+
+
+@pytest.mark.parametrize("new, old, kwargs", [
+    (WGANGP, WGANGPAt3f969eb, {}),
+    (WGANGP, WGANGPAt3f969eb, {"penalty_weight": 0.1, "n_critic": 2}),
+    (NSGANGP, NSGANGPAt3f969eb, {"penalty": "interpolate"}),
+    (NSGANGP, NSGANGPAt3f969eb, {"penalty": "dragan"}),
+    (NSGANGP, NSGANGPAt3f969eb, {"penalty": "dragan", "perturbation": "gaussian", "perturbation_scale": 2.0}),
+])
+def test_penalised_methods_train_bit_for_bit_as_before_the_slot(new, old, kwargs):
+    after, before = trained_weights(new, **kwargs), trained_weights(old, **kwargs)
+    assert after.keys() == before.keys()
+    for name in after:
+        assert torch.equal(after[name], before[name]), name
+
+
+def test_modular_gan_with_wasserstein_and_interpolate_is_wgan_gp():
+    optimizers = dict(generator_optimizer=WGAN_GP_OPTIMIZER, discriminator_optimizer=WGAN_GP_OPTIMIZER)
+    modular = trained_weights(ModularGAN, loss="wasserstein", penalty="interpolate", n_critic=5, **optimizers)
+    wgan_gp = trained_weights(WGANGP)
+    for name in wgan_gp:
+        assert torch.equal(modular[name], wgan_gp[name]), name
+
+
+# ---------------------------------------------------------------- ModularGAN losses by hand
+def set_linear(critic, w, b=0.0):
+    with torch.no_grad():
+        critic.linear.weight.copy_(torch.tensor([w]))
+        critic.linear.bias.fill_(b)
+
+
+def test_hinge_r1_discriminator_and_generator_loss_by_hand():
+    module = ModularGAN(LinearGenerator, LinearCritic, loss="hinge", penalty="r1", penalty_weight=4.0)
+    set_linear(module.discriminator, [3.0, 4.0], b=0.5)  # grad = w: ||grad||^2 = 25 everywhere
+    real = torch.tensor([[0.0, 0.0], [1.0, 0.0]])  # D = 0.5, 3.5: hinge terms 0.5, 0
+    fake = torch.tensor([[0.0, -1.0], [-1.0, 0.0]])  # D = -3.5, -2.5: hinge terms 0, 0
+    expected = (0.5 + 0.0) / 2 + 0.0 + 4.0 * 0.5 * 25  # gamma/2 E||grad D(x)||^2 with gamma = 4
+    assert module.discriminator_loss(real, fake).item() == pytest.approx(expected)
+    assert module.generator_loss(fake, real).item() == pytest.approx(3.0)  # -E[D(G(z))]
+
+
+def test_modular_gan_without_penalty_is_the_bare_loss():
+    module = ModularGAN(LinearGenerator, LinearCritic, loss="non_saturating")
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    d = module.discriminator
+    assert torch.equal(module.discriminator_loss(real, fake), discriminator_loss(d(real), d(fake)))
+    hinge = ModularGAN(LinearGenerator, LinearCritic)
+    assert torch.equal(hinge.discriminator_loss(real, fake),
+                       hinge_discriminator_loss(hinge.discriminator(real), hinge.discriminator(fake)))
+
+
+# ---------------------------------------------------------------- lazy regularisation
+class PenaltyRecordingGAN(ModularGAN):
+    """Records, at every discriminator step, the weight the penalty entered the loss with."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.weights = []
+
+    def with_penalty(self, loss, real, fake):
+        total = super().with_penalty(loss, real, fake)
+        self.weights.append(((total - loss) / r1_penalty(self.discriminator, real, fake)).item())
+        return total
+
+
+def test_lazy_penalty_is_applied_every_interval_steps_times_the_interval():
+    eager = PenaltyRecordingGAN(LinearGenerator, LinearCritic, penalty="r1", penalty_weight=2.0)
+    lazy = PenaltyRecordingGAN(LinearGenerator, LinearCritic, penalty="r1", penalty_weight=2.0, penalty_interval=4)
+    for module in (eager, lazy):
+        make_trainer().fit(module, loader(10))
+    assert eager.weights == pytest.approx([2.0] * 10)
+    assert lazy.weights == pytest.approx([4 * 2.0 if step % 4 == 0 else 0.0 for step in range(10)])
+
+
+def test_lazy_steps_count_discriminator_steps_under_n_critic():
+    module = PenaltyRecordingGAN(LinearGenerator, LinearCritic, penalty="r1", penalty_interval=3, n_critic=2)
+    make_trainer().fit(module, loader(9))
+    assert module.weights == pytest.approx([30.0 if step % 3 == 0 else 0.0 for step in range(9)])
+
+
+# ---------------------------------------------------------------- options and the batch-coupling check
+def test_modular_gan_rejects_unknown_options():
+    for kwargs, message in [({"loss": "least_squares"}, "loss must be one of"), ({"penalty": "r3"}, "penalty must be"),
+                            ({"penalty_weight": -1.0}, "penalty_weight"), ({"penalty_interval": 0}, "penalty_interval")]:
+        with pytest.raises(ValueError, match=message):
+            ModularGAN(LinearGenerator, LinearCritic, **kwargs)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: WGANGP(tiny_mlp_generator, lambda s: MLPDiscriminator(s, hidden=8, n_layers=2, minibatch_kernels=4)),
+    lambda: NSGANGP(tiny_mlp_generator, lambda s: MLPDiscriminator(s, hidden=8, n_layers=2, minibatch_kernels=4),
+                    penalty="dragan"),
+    lambda: ModularGAN(tiny_mlp_generator, lambda s: MLPDiscriminator(s, hidden=8, n_layers=2, minibatch_kernels=4),
+                       penalty="r1"),
+])
+def test_every_penalised_method_rejects_minibatch_discrimination(make):
+    with pytest.raises(ValueError, match=r"minibatch discrimination.*\['minibatch'\]"):
+        make()
+
+
+@pytest.mark.parametrize("penalty", ["interpolate", "dragan", "r1", "r2"])
+def test_every_penalty_rejects_a_batch_norm_critic_and_no_penalty_accepts_it(penalty):
+    batch_norm_critic = lambda shape: MLPDiscriminator(shape, hidden=8, n_layers=2, norm="batch")  # noqa: E731
+    with pytest.raises(ValueError, match=r"batch norm.*\['body\.5'\]"):
+        ModularGAN(tiny_mlp_generator, batch_norm_critic, penalty=penalty)
+    ModularGAN(tiny_mlp_generator, batch_norm_critic, penalty=None)
+
+
+# ---------------------------------------------------------------- configs
+@pytest.mark.parametrize("config", ["configs/ring8_hinge_r1.yaml", "configs/grid25_hinge_r1.yaml"])
+def test_hinge_r1_config_parses_and_names_its_step_budget(capsys, config):
+    import yaml
+
+    from lightning_gans.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["fit", "--config", config, "--print_config"])
+    printed = yaml.safe_load(capsys.readouterr().out)
+    init = printed["model"]["init_args"]
+    assert printed["model"]["class_path"].split(".")[-1] == "ModularGAN"
+    assert (init["loss"], init["penalty"]) == ("hinge", "r1") and printed["trainer"]["max_steps"] > 0

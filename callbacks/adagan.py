@@ -1,7 +1,9 @@
 """AdaGAN as a callback: T boosting stages inside one ``trainer.fit``, for any method of the library.
 
 Tolstikhin, Gelly, Bousquet, Simon-Gabriel, Schoelkopf 2017, "AdaGAN: Boosting Generative Models"
-(arXiv:1701.02386), Algorithm 1 [code: tolstikhin/adagan ``adagan.py``]; algorithms.md Sec. 6.
+(arXiv:1701.02386), Algorithm 1 [code: tolstikhin/adagan ``adagan.py``].  The boosting itself lives
+in :mod:`lightning_gans.gan_modules.adagan` (the mixture, the data-vs-mixture classifier, the data
+weights); this callback runs the stages.
 
 **Stage clock.**  A stage is ``epochs_per_stage`` epochs of the training dataloader (the reference
 code also measures a component's training in epochs, ``gan_epoch_num``).  Stage ``t`` (0-based)
@@ -25,71 +27,61 @@ leave it unset: the callback stops the run after the last stage).
    the mixture's mode statistics ``mixture_modes_captured``, ``mixture_high_quality_fraction``,
    ``mixture_kl_to_uniform``); with a :class:`~lightning_gans.callbacks.samples.SampleFigures` callback a picture
    of the mixture is saved as ``mixture_stage_XX.png`` next to its pictures;
-3. unless it was the last stage: the next ``beta`` is chosen, a **fresh** classifier (the
-   discriminator's architecture, freshly initialised) is trained on real data (uniform, not
-   weighted) against samples of the **whole** mixture, its probabilities ``p`` become ratios
-   ``h = (1 - p)/(p + 1e-8)`` and data weights (:mod:`lightning_gans.gan_modules.adagan_weights`), computed on
+3. unless it was the last stage: the next ``beta`` is chosen; a
+   :class:`~lightning_gans.gan_modules.adagan.classifier.MixtureClassifier` of the discriminator's
+   architecture, freshly initialised (``pl_module.fresh_networks()``), is trained on real data
+   (uniform, not weighted) against samples of the **whole** mixture, and its probabilities become
+   data weights (:func:`~lightning_gans.gan_modules.adagan.weights.classifier_data_weights`), computed on
    rank 0 and broadcast so every rank samples from the same vector, and handed to
-   ``trainer.datamodule.set_sample_weights``; then the method's networks are re-initialised
-   (``pl_module.reset_networks()``, synchronised across ranks) and every optimizer's state is
-   cleared (a fresh optimizer, same settings), and the module's critic-cycle counter restarts.
-   ``pl_module.generator_steps`` keeps counting across stages (so WGAN's optional critic warm-up
-   is not repeated for later components).  After the last stage the run stops.
+   ``trainer.datamodule.set_sample_weights``; then the module starts the next component
+   (``pl_module.start_new_component()``: fresh networks, the same on every rank, fresh optimizer
+   state, the critic cycle restarted).  After the last stage the run stops.
 
 **What samples what.**  ``pl_module.sample`` stays the component being trained (the
 ``SampleFigures`` / ``Evaluation`` callbacks keep showing the current GAN); :attr:`mixture` is the
 boosted model, and ``load_generator`` on a checkpoint of the run returns it.
 
-**Checkpoints.**  :meth:`state_dict` holds the stage index, the mixture (weights and component state
-dicts), the current data weights, the next ``beta`` and the per-stage history; a run resumed from a
-checkpoint taken mid-stage continues that stage (the epoch counter and the datamodule's sampler
-are restored by Lightning, the mixture is rebuilt in ``on_fit_start``).
+**Checkpoints.**  :meth:`state_dict` holds the stage index, the mixture (in its own checkpoint form,
+:meth:`~lightning_gans.gan_modules.adagan.mixture.GeneratorMixture.to_checkpoint`), the current data
+weights, the next ``beta`` and the per-stage history; a run resumed from a checkpoint taken
+mid-stage continues that stage (the epoch counter and the datamodule's sampler are restored by
+Lightning, the mixture is rebuilt in ``on_fit_start``).
 
-Deviations from the reference code: minibatches are drawn with replacement by the weights
-(proportional sampling, see the sampler); the mixture draws fresh samples from its frozen
-generators instead of stored ones; the classifier sees fresh mixture samples every step and its
-default optimizer is Adam instead of the run's generic optimizer.
+Deviation from the reference code: minibatches are drawn with replacement by the weights
+(proportional sampling, see the sampler).
 """
 
 from __future__ import annotations
 
-import copy
-import itertools
-import math
 import warnings
-from pathlib import Path
 from typing import Any, Literal, Optional
 
 import lightning.pytorch as pl
 import torch
-from matplotlib import pyplot as plt
-from torch import Tensor, nn
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch import Tensor
 
-from lightning_gans.callbacks.samples import SampleFigures  # (selects matplotlib's Agg backend)
-from lightning_gans.gan_modules.adagan_weights import (
+from lightning_gans.callbacks.samples import SampleFigures
+from lightning_gans.gan_modules.adagan.classifier import (
+    CLASSIFIER_BATCH_SIZE,
+    CLASSIFIER_EPOCHS,
+    CLASSIFIER_OPTIMIZER,
+    PREDICTION_BATCH_SIZE,
+    MixtureClassifier,
+)
+from lightning_gans.gan_modules.adagan.mixture import CHECKPOINT_KEY, GeneratorMixture
+from lightning_gans.gan_modules.adagan.weights import (
     TOPK_FRACTION,
-    density_ratios,
+    WEIGHT_RULES,
+    classifier_data_weights,
     next_mixture_weight,
-    theory_star_weights,
-    topk_weights,
     uniform_weights,
     weight_summary,
 )
 from lightning_gans.gan_modules.base import AdversarialModule
-from lightning_gans.gan_modules.losses import discriminator_loss
 from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics
-from lightning_gans.gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
 from lightning_gans.gan_modules.rng import seeded
 
-WEIGHT_RULES = ("theory_star", "topk", "uniform")
-#: Adam's default settings (Kingma & Ba 2015, Algorithm 1) for the mixture classifier.
-CLASSIFIER_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-3, betas=(0.9, 0.999))
-#: Classifier batch size of the reference code (64 reals and 64 fakes a step) [code: ``gan.py``].
-CLASSIFIER_BATCH_SIZE = 64
-#: Classifier epochs of the reference code [code: ``mixture_c_epoch_num = 5``].
-CLASSIFIER_EPOCHS = 5.0
 #: Mixture samples for the mode statistics, as VEEGAN/PacGAN (2,500; see ``lightning_gans.callbacks.evaluation``).
 MIXTURE_EVAL_SAMPLES = 2_500
 
@@ -106,15 +98,12 @@ class AdaGAN(pl.Callback):
             ``"topk"``, or ``"uniform"`` (no reweighting and no classifier: bagging, the reference
             code's ``is_bagging``).
         topk_fraction: fraction of points kept by ``"topk"`` (0.5, the scripts' ``topk_constant``).
-        classifier_steps: optimizer steps of the mixture classifier; default
-            ``classifier_epochs * N / classifier_batch_size``.
-        classifier_epochs: 5 passes over the ``N`` training points [code: ``mixture_c_epoch_num``],
-            used when ``classifier_steps`` is not given.
-        classifier_batch_size: reals and fakes per classifier step (64 [code]).
-        classifier_optimizer: the classifier's optimizer (Adam 1e-3, betas (0.9, 0.999)).
+        classifier_steps, classifier_epochs, classifier_batch_size, classifier_optimizer,
+            prediction_batch_size: the data-vs-mixture classifier's ``steps``, ``epochs``,
+            ``batch_size``, ``optimizer`` and ``prediction_batch_size``
+            (:class:`~lightning_gans.gan_modules.adagan.classifier.MixtureClassifier`; defaults of the
+            reference code: 5 epochs over the data, 64 reals and 64 fakes a step).
         eval_samples: mixture samples for the mode statistics on 2-D toy data (2,500).
-        prediction_batch_size: batch size when the classifier scores the ``N`` training points
-            (speed only; 1024).
     """
 
     def __init__(
@@ -129,11 +118,10 @@ class AdaGAN(pl.Callback):
         classifier_batch_size: int = CLASSIFIER_BATCH_SIZE,
         classifier_optimizer: OptimizerSpec = CLASSIFIER_OPTIMIZER,
         eval_samples: int = MIXTURE_EVAL_SAMPLES,
-        prediction_batch_size: int = 1024,
+        prediction_batch_size: int = PREDICTION_BATCH_SIZE,
     ) -> None:
         for name, value in (("stages", stages), ("epochs_per_stage", epochs_per_stage),
-                            ("classifier_batch_size", classifier_batch_size), ("eval_samples", eval_samples),
-                            ("prediction_batch_size", prediction_batch_size)):
+                            ("eval_samples", eval_samples)):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if weights not in WEIGHT_RULES:
@@ -141,21 +129,14 @@ class AdaGAN(pl.Callback):
         next_mixture_weight(1, beta)  # validates beta
         if not 0.0 < topk_fraction <= 1.0:
             raise ValueError(f"topk_fraction must lie in (0, 1], got {topk_fraction}")
-        if classifier_steps is not None and classifier_steps < 1:
-            raise ValueError(f"classifier_steps must be at least 1, got {classifier_steps}")
-        if classifier_epochs <= 0:
-            raise ValueError(f"classifier_epochs must be positive, got {classifier_epochs}")
         self.stages = stages
         self.epochs_per_stage = epochs_per_stage
         self.beta = beta
         self.weights = weights
         self.topk_fraction = topk_fraction
-        self.classifier_steps = classifier_steps
-        self.classifier_epochs = classifier_epochs
-        self.classifier_batch_size = classifier_batch_size
-        self.classifier_optimizer = classifier_optimizer
+        self.classifier = MixtureClassifier(classifier_steps, classifier_epochs, classifier_batch_size,
+                                            classifier_optimizer, prediction_batch_size)
         self.eval_samples = eval_samples
-        self.prediction_batch_size = prediction_batch_size
         # Training state (saved in checkpoints).
         self.stage = 0  # finished stages = components in the mixture
         self.next_beta = 1.0  # weight of the component being trained (Algorithm 1: beta_1 = 1)
@@ -172,8 +153,8 @@ class AdaGAN(pl.Callback):
         if trainer.max_epochs not in (None, -1) and trainer.max_epochs < needed:
             raise ValueError(f"AdaGAN(stages={self.stages}, epochs_per_stage={self.epochs_per_stage}) needs "
                              f"trainer.max_epochs >= {needed}, got {trainer.max_epochs}")
-        if not callable(getattr(pl_module, "reset_networks", None)) or not hasattr(pl_module, "generator"):
-            raise TypeError("AdaGAN needs an AdversarialModule (a `generator` and `reset_networks()`), "
+        if not isinstance(pl_module, AdversarialModule):
+            raise TypeError("AdaGAN needs an AdversarialModule (it starts each component with start_new_component()), "
                             f"got {type(pl_module).__name__}")
         datamodule = trainer.datamodule
         if self.weights != "uniform" and not callable(getattr(datamodule, "set_sample_weights", None)):
@@ -223,41 +204,21 @@ class AdaGAN(pl.Callback):
             return
         self.next_beta = next_mixture_weight(self.stage, self.beta)
         if self.weights != "uniform":  # bagging keeps the data uniform
-            result = None
-            if trainer.is_global_zero:
-                result = self.compute_data_weights(pl_module, trainer.datamodule.train_dataset)
-            weights, info = trainer.strategy.broadcast(result, src=0)  # one vector for every rank
-            self.data_weights = weights
-            self.weight_stats = {**weight_summary(weights), **info}
-            trainer.datamodule.set_sample_weights(weights)
-        self._restart_networks(trainer, pl_module)
+            self._reweight_data(trainer, pl_module)
+        pl_module.start_new_component()
 
-    def compute_data_weights(self, pl_module: pl.LightningModule, dataset: Dataset) -> tuple[Tensor, dict]:
-        """Train a fresh classifier of ``dataset`` vs the mixture and turn its outputs into data weights."""
-        pl_module.reset_networks()  # a freshly initialised network of the discriminator's architecture
-        classifier = _copy_network(pl_module.discriminator)
-        steps = self.classifier_steps or max(1, math.ceil(self.classifier_epochs * len(dataset)
-                                                          / self.classifier_batch_size))
-        train_classifier(classifier, self.mixture, dataset, steps, self.classifier_batch_size,
-                         self.classifier_optimizer)
-        prob_real = classifier_probabilities(classifier, dataset, self.prediction_batch_size)
-        ratios = density_ratios(prob_real)
-        info = {"classifier_real_accuracy": float((prob_real > 0.5).double().mean())}
-        if self.weights == "topk":
-            return topk_weights(ratios, self.topk_fraction), info
-        weights, lam = theory_star_weights(ratios, self.next_beta)
-        return weights, {**info, "lambda_star": math.nan if lam is None else lam}
-
-    def _restart_networks(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        """Fresh networks (the same on every rank) and fresh optimizer state for the next component."""
-        pl_module.reset_networks()
-        if trainer.world_size > 1:
-            state = {key: value.detach().cpu() for key, value in pl_module.state_dict().items()}
-            pl_module.load_state_dict(trainer.strategy.broadcast(state, src=0))
-        for optimizer in trainer.optimizers:
-            optimizer.state.clear()
-        if hasattr(pl_module, "discriminator_steps_since_generator_step"):
-            pl_module.discriminator_steps_since_generator_step = 0
+    def _reweight_data(self, trainer: pl.Trainer, pl_module: AdversarialModule) -> None:
+        """Data weights for the next component from a fresh classifier of data vs the mixture (rank 0's, broadcast)."""
+        result = None
+        if trainer.is_global_zero:
+            dataset = trainer.datamodule.train_dataset
+            network = pl_module.fresh_networks()["discriminator"]
+            prob_real = self.classifier.probability_real(network, self.mixture, dataset)
+            result = classifier_data_weights(prob_real, self.weights, self.next_beta, self.topk_fraction)
+        weights, info = trainer.strategy.broadcast(result, src=0)  # one vector for every rank
+        self.data_weights = weights
+        self.weight_stats = {**weight_summary(weights), **info}
+        trainer.datamodule.set_sample_weights(weights)
 
     # ------------------------------------------------------------------ metrics, pictures, logs
     @staticmethod
@@ -274,29 +235,19 @@ class AdaGAN(pl.Callback):
         centres, std = getattr(datamodule, "centres", None), getattr(datamodule, "std", None)
         if centres is None or std is None or not trainer.is_global_zero:
             return {}
-        stats = mode_statistics(self._mixture_samples(self.eval_samples).float().cpu(), centres, std)
+        with seeded(self.stage, self.mixture.device):  # a fixed seed, leaving the training RNG untouched
+            samples = self.mixture.sample(self.eval_samples)
+        stats = mode_statistics(samples.float().cpu(), centres, std)
         return {"mixture_modes_captured": float(stats["modes_captured"]),
                 "mixture_high_quality_fraction": stats["high_quality_fraction"],
                 "mixture_kl_to_uniform": stats["kl_to_uniform"]}
 
-    def _mixture_samples(self, n: int) -> Tensor:
-        """``n`` mixture samples from a fixed seed, leaving the training RNG untouched."""
-        with seeded(self.stage, self.mixture.device):
-            return self.mixture.sample(n)
-
-    def _draw_mixture(self, trainer: pl.Trainer) -> Optional[Path]:
+    def _draw_mixture(self, trainer: pl.Trainer) -> None:
+        """``mixture_stage_XX.png`` next to the pictures of a ``SampleFigures`` callback, when there is one."""
         figures = next((c for c in trainer.callbacks if isinstance(c, SampleFigures)), None)
-        if figures is None or figures.output_dir is None or not trainer.is_global_zero:
-            return None
-        toy = self.mixture.data_shape == (2,)
-        samples = self._mixture_samples(figures.n_samples if toy else figures.n_images).detach().float().cpu()
-        figure = figures._scatter(samples, trainer) if toy else SampleFigures._grid(samples)
-        figure.suptitle(f"AdaGAN mixture of {self.stage} components, step {trainer.global_step}")
-        figures.output_dir.mkdir(parents=True, exist_ok=True)
-        path = figures.output_dir / f"mixture_stage_{self.stage:02d}.png"
-        figure.savefig(path, dpi=100, bbox_inches="tight")
-        plt.close(figure)
-        return path
+        if figures is not None:
+            figures.draw_samples(trainer, self.mixture, f"AdaGAN mixture of {self.stage} components, step "
+                                 f"{trainer.global_step}", f"mixture_stage_{self.stage:02d}", seed=self.stage)
 
     @staticmethod
     def _log(trainer: pl.Trainer, metrics: dict[str, float]) -> None:
@@ -308,7 +259,7 @@ class AdaGAN(pl.Callback):
     # ------------------------------------------------------------------ checkpoint
     def state_dict(self) -> dict[str, Any]:
         mixture = self.mixture.to_checkpoint() if self.mixture is not None else self._pending_mixture
-        return {ADAGAN_STATE_MARK: mixture, "stage": self.stage, "next_beta": self.next_beta,
+        return {CHECKPOINT_KEY: mixture, "stage": self.stage, "next_beta": self.next_beta,
                 "data_weights": self.data_weights, "weight_stats": dict(self.weight_stats),
                 "history": [dict(r) for r in self.history]}
 
@@ -318,62 +269,5 @@ class AdaGAN(pl.Callback):
         self.data_weights = state_dict["data_weights"]
         self.weight_stats = dict(state_dict["weight_stats"])
         self.history = [dict(r) for r in state_dict["history"]]
-        self._pending_mixture = state_dict[ADAGAN_STATE_MARK]
+        self._pending_mixture = state_dict[CHECKPOINT_KEY]
         self.mixture = None
-
-
-# ---------------------------------------------------------------------- the mixture classifier
-def _copy_network(network: nn.Module) -> nn.Module:
-    """An independent trainable copy of ``network`` (same architecture and current weights)."""
-    copied = copy.deepcopy(network).train()
-    for parameter in copied.parameters():
-        parameter.requires_grad_(True)
-    return copied
-
-
-def _real_batches(dataset: Dataset, batch_size: int, shuffle: bool):
-    """Batches of the examples of ``dataset`` (labels dropped); one pass.
-
-    A ``TensorDataset`` (the toy sets, digits) is sliced directly, which is much faster than a
-    ``DataLoader`` collating single examples; any other dataset goes through a ``DataLoader``.
-    """
-    if isinstance(dataset, TensorDataset):
-        examples = dataset.tensors[0]
-        order = torch.randperm(len(examples)) if shuffle else torch.arange(len(examples))
-        stop = len(examples) - len(examples) % batch_size if shuffle and len(examples) >= batch_size else len(examples)
-        return (examples[order[i:i + batch_size]] for i in range(0, stop, batch_size))
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
-                        drop_last=shuffle and len(dataset) >= batch_size)
-    return (AdversarialModule.real_from_batch(batch) for batch in loader)
-
-
-def train_classifier(classifier: nn.Module, mixture: GeneratorMixture, dataset: Dataset, steps: int,
-                     batch_size: int, optimizer: OptimizerSpec) -> None:
-    """``steps`` steps of sigmoid cross-entropy: real examples (uniform, label 1) vs mixture samples (label 0).
-
-    As the reference code [``_train_mixture_discriminator_internal``]: real batches drawn uniformly
-    (epochs of random permutations), not by the data weights; the fakes are fresh samples of the
-    whole mixture.
-    """
-    device = mixture.device
-    opt = optimizer.build(classifier.parameters())
-    epochs = (_real_batches(dataset, batch_size, shuffle=True) for _ in itertools.count())
-    classifier.train()
-    with torch.enable_grad():
-        for batch in itertools.islice(itertools.chain.from_iterable(epochs), steps):
-            real = batch.to(device).float()
-            fake = mixture.sample(real.shape[0])
-            loss = discriminator_loss(classifier(real), classifier(fake))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-    classifier.eval()
-
-
-@torch.no_grad()
-def classifier_probabilities(classifier: nn.Module, dataset: Dataset, batch_size: int) -> Tensor:
-    """``sigmoid(C(x))`` for every example of ``dataset`` in order, float64 on the CPU."""
-    device = next(classifier.parameters()).device
-    classifier.eval()
-    return torch.cat([torch.sigmoid(classifier(batch.to(device).float()).double()).cpu()
-                      for batch in _real_batches(dataset, batch_size, shuffle=False)])

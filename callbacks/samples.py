@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import lightning.pytorch as pl
 import matplotlib
@@ -54,32 +54,45 @@ class SampleFigures(pl.Callback):
             self.draw(trainer, pl_module)
 
     def draw(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Optional[Path]:
-        self._last_drawn_step = trainer.global_step
-        if not trainer.is_global_zero:
-            return None
-        with seeded(self.seed, pl_module.device):  # the same latents every time; training RNG untouched
-            samples = pl_module.sample(self.n_samples if pl_module.data_shape == (2,) else self.n_images)
-        samples = samples.detach().float().cpu()
-        if samples.dim() == 2 and samples.size(1) == 2:
-            figure = self._scatter(samples, trainer)
-        else:
-            figure = self._grid(samples)
-        path = self._save(trainer, figure, f"{type(pl_module).__name__}, step {trainer.global_step}", "step")
-        if hasattr(pl_module, "reconstruction_pairs") and samples.dim() > 2:
+        """The pictures of the current step (``step_<step>.png``, ``reconstructions_<step>.png``); rank 0 only."""
+        self._last_drawn_step = step = trainer.global_step
+        name = type(pl_module).__name__
+        path = self.draw_samples(trainer, pl_module, f"{name}, step {step}", f"step_{step:07d}", log_key="samples")
+        if path is not None and hasattr(pl_module, "reconstruction_pairs") and len(pl_module.data_shape) > 1:
             inputs = self._held_out_images(trainer, self.n_images // 2)
             if inputs is not None:
                 pairs = pl_module.reconstruction_pairs(inputs).detach().float().cpu()
                 figure = self._grid(pairs, columns=2 * max(1, int((len(inputs) / 2) ** 0.5)))
-                title = f"{type(pl_module).__name__}, step {trainer.global_step}: inputs (left) and reconstructions"
-                self._save(trainer, figure, title, "reconstructions")
+                title = f"{name}, step {step}: inputs (left) and reconstructions"
+                self._save(trainer, figure, title, f"reconstructions_{step:07d}", log_key="reconstructions")
         return path
 
-    def _save(self, trainer: pl.Trainer, figure, title: str, prefix: str) -> Path:
+    def draw_samples(self, trainer: pl.Trainer, model: Any, title: str, name: str, seed: Optional[int] = None,
+                     log_key: Optional[str] = None) -> Optional[Path]:
+        """Save a picture of ``model``'s samples as ``<output_dir>/<name>.png`` and return its path.
+
+        ``model``: anything with ``sample(n)``, ``data_shape`` and ``device`` (a module, AdaGAN's
+        ``GeneratorMixture``).  2-D data: ``n_samples`` points scattered over the training data and
+        the datamodule's modes; otherwise a grid of ``n_images`` images.  The samples are drawn inside
+        a forked RNG seeded with ``seed`` (default: this callback's ``seed``), so drawing never
+        changes the training run's random numbers.  With ``log_key`` the picture also goes to the
+        loggers that take images.  Only rank 0 draws (``None`` elsewhere).
+        """
+        if not trainer.is_global_zero:
+            return None
+        points = tuple(model.data_shape) == (2,)
+        with seeded(self.seed if seed is None else seed, model.device):
+            samples = model.sample(self.n_samples if points else self.n_images).detach().float().cpu()
+        figure = self._scatter(samples, trainer) if points else self._grid(samples)
+        return self._save(trainer, figure, title, name, log_key)
+
+    def _save(self, trainer: pl.Trainer, figure, title: str, name: str, log_key: Optional[str]) -> Path:
         figure.suptitle(title)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        path = self.output_dir / f"{prefix}_{trainer.global_step:07d}.png"
+        path = self.output_dir / f"{name}.png"
         figure.savefig(path, dpi=100, bbox_inches="tight")
-        self._send_to_logger(trainer, figure, path, key="samples" if prefix == "step" else prefix)
+        if log_key is not None:
+            self._send_to_logger(trainer, figure, path, key=log_key)
         plt.close(figure)
         return path
 

@@ -15,6 +15,7 @@ of ``n_critic`` batches advances it by ``n_critic + 1`` (``--trainer.max_steps``
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any, Callable, Literal, Optional
 
@@ -36,6 +37,13 @@ from lightning_gans.gan_modules.rng import (
 )
 
 NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
+
+
+def _reinitialise(network: nn.Module) -> None:
+    """PyTorch's default initialisation, in place: every submodule's ``reset_parameters()``."""
+    for module in network.modules():
+        if callable(getattr(module, "reset_parameters", None)):
+            module.reset_parameters()
 
 
 def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ...]) -> nn.Module:
@@ -398,24 +406,66 @@ class AdversarialModule(pl.LightningModule):
         state is the caller's job.  The generator's moving average (``ema_decay``) restarts as a copy
         of the new generator.
         """
-        networks = [name for name, child in self.named_children()
-                    if name != "generator_ema" and any(True for _ in child.parameters())]
-        if all(name in self.hparams for name in networks):
-            kwargs = dict(self.hparams)
-            if kwargs.pop("_instantiator", None) is not None:  # the CLI's hparams: class paths and dicts
-                from lightning.pytorch.cli import instantiate_module
-
-                fresh = instantiate_module(type(self), kwargs)
-            else:
-                fresh = type(self)(**kwargs)
+        fresh = self._module_from_hparams()
+        if fresh is not None:
             self.load_state_dict(fresh.state_dict())
             return
-        for name in networks:
-            for module in getattr(self, name).modules():
-                if callable(getattr(module, "reset_parameters", None)):
-                    module.reset_parameters()
+        for name in self._trained_network_names():
+            _reinitialise(getattr(self, name))
         if self.generator_ema is not None:
             self.generator_ema.reset(self.generator)
+
+    def fresh_networks(self) -> dict[str, nn.Module]:
+        """Freshly initialised copies of the networks :meth:`reset_networks` re-initialises, by name.
+
+        This module is left untouched; the copies have its networks' devices and dtypes and are
+        initialised as ``reset_networks`` would initialise them, drawing the global RNG alike (every
+        network is drawn, even when only one is wanted).  AdaGAN's mixture classifier is the fresh
+        ``"discriminator"`` (Tolstikhin et al. 2017, Sec. 3.1).
+        """
+        fresh = self._module_from_hparams()
+        copies = {name: copy.deepcopy(getattr(self, name)) for name in self._trained_network_names()}
+        for name, network in copies.items():
+            if fresh is not None:
+                network.load_state_dict(getattr(fresh, name).state_dict())
+            else:
+                _reinitialise(network)
+        return copies
+
+    def start_new_component(self) -> None:
+        """Start training a new generator from scratch inside the running fit (AdaGAN's next component,
+        Tolstikhin et al. 2017, Algorithm 1).
+
+        Fresh networks (:meth:`reset_networks`; under DDP rank 0's, broadcast so every rank starts
+        from the same ones), every optimizer's state cleared (a fresh optimizer, same settings) and
+        the critic cycle restarted.  ``generator_steps`` keeps counting, so WGAN's optional critic
+        warm-up is not repeated.  Methods with more training state extend this hook.
+        """
+        self.reset_networks()
+        trainer = self.trainer
+        if trainer.world_size > 1:
+            state = {key: value.detach().cpu() for key, value in self.state_dict().items()}
+            self.load_state_dict(trainer.strategy.broadcast(state, src=0))
+        for optimizer in trainer.optimizers:
+            optimizer.state.clear()
+        self.discriminator_steps_since_generator_step = 0
+
+    def _trained_network_names(self) -> list[str]:
+        """The child modules with parameters (generator, discriminator, ...), without the generator's average."""
+        return [name for name, child in self.named_children()
+                if name != "generator_ema" and any(True for _ in child.parameters())]
+
+    def _module_from_hparams(self) -> Optional[AdversarialModule]:
+        """A freshly initialised module built from the hyper-parameters, as ``load_from_checkpoint`` builds it;
+        ``None`` when they do not record every network (networks given as ``nn.Module`` instances)."""
+        if not all(name in self.hparams for name in self._trained_network_names()):
+            return None
+        kwargs = dict(self.hparams)
+        if kwargs.pop("_instantiator", None) is not None:  # the CLI's hparams: class paths and dicts
+            from lightning.pytorch.cli import instantiate_module
+
+            return instantiate_module(type(self), kwargs)
+        return type(self)(**kwargs)
 
     # ------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 
-from lightning_gans.gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture, find_adagan_state
+from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
 
 
 def load_generator(
@@ -18,8 +18,9 @@ def load_generator(
     """Rebuild the trained module of a checkpoint, in eval mode, ready for ``sample(n)``.
 
     A checkpoint of an AdaGAN run (:class:`lightning_gans.callbacks.adagan.AdaGAN`) with at least one finished
-    stage gives the :class:`~lightning_gans.gan_modules.mixture.GeneratorMixture` of its frozen components instead
-    (``sample(n)`` draws from the mixture); the module being trained is then not returned.
+    stage gives the :class:`~lightning_gans.gan_modules.adagan.mixture.GeneratorMixture` of its frozen components
+    instead (``sample(n)`` draws from the mixture, ``len(mixture)`` components with ``mixture.weights``); the
+    module being trained is then not returned.
 
     Works for any checkpoint ``train.py`` wrote (the Lightning CLI stores the class path and the
     network configs in the checkpoint's hyper-parameters).  The module's class must be importable:
@@ -44,8 +45,5 @@ def load_generator(
             "module.load_state_dict(torch.load(path)['state_dict'])."
         )
     module = pl.LightningModule.load_from_checkpoint(path, map_location=map_location)
-    adagan = find_adagan_state(checkpoint)
-    mixture = adagan[ADAGAN_STATE_MARK] if adagan is not None else None
-    if mixture is not None and len(mixture["components"]) > 0:
-        return GeneratorMixture.from_checkpoint(mixture, template=module.generator).eval()
-    return module.eval()
+    mixture = GeneratorMixture.from_lightning_checkpoint(checkpoint, template=module.generator)
+    return mixture if mixture is not None else module.eval()

@@ -15,7 +15,7 @@ from lightning_gans.callbacks.samples import SampleFigures
 from lightning_gans.datamodules import RingOfGaussians
 from lightning_gans.gan_modules import GAN, load_generator
 from lightning_gans.gan_modules.alpha_gan import AlphaGAN
-from lightning_gans.gan_modules.mixture import GeneratorMixture
+from lightning_gans.gan_modules.adagan import GeneratorMixture, MixtureClassifier
 from lightning_gans.gan_modules.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 from lightning_gans.gan_modules.networks.encoder import MLPEncoder
 from lightning_gans.gan_modules.nsgan_gp import NSGANGP
@@ -113,9 +113,7 @@ def test_three_stages_on_ring8_weights_take_effect_at_the_boundary_and_networks_
 
 
 def test_bagging_keeps_uniform_data_and_trains_no_classifier(monkeypatch):
-    import lightning_gans.callbacks.adagan as module
-
-    monkeypatch.setattr(module, "train_classifier", lambda *a, **k: pytest.fail("bagging trains no classifier"))
+    monkeypatch.setattr(MixtureClassifier, "fit", lambda *a, **k: pytest.fail("bagging trains no classifier"))
     datamodule = ring()
     adagan = AdaGAN(stages=2, epochs_per_stage=1, weights="uniform")
     fit(GAN(G, D, data_shape=(2,)), datamodule, [adagan], max_epochs=2)

@@ -5,7 +5,7 @@ import torch
 from scipy.stats import chi2
 from torch import nn
 
-from lightning_gans.gan_modules.mixture import GeneratorMixture, find_adagan_state
+from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture, find_mixture_state
 from lightning_gans.gan_modules.networks import MLPGenerator
 
 
@@ -92,5 +92,5 @@ def test_checkpoint_form_round_trip_gives_the_same_samples():
     assert torch.equal(loaded.weights, mixture.weights)
     assert torch.equal(loaded.sample(50, torch.Generator().manual_seed(3)),
                        mixture.sample(50, torch.Generator().manual_seed(3)))
-    assert find_adagan_state({"callbacks": {"AdaGAN": {"adagan_mixture": state}}})["adagan_mixture"] is state
-    assert find_adagan_state({"callbacks": {"ModelCheckpoint": {}}}) is None
+    assert find_mixture_state({"callbacks": {"AdaGAN": {"adagan_mixture": state}}}) is state
+    assert find_mixture_state({"callbacks": {"ModelCheckpoint": {}}}) is None

@@ -1,11 +1,11 @@
-"""AdaGAN's data weights (lightning_gans.gan_modules.adagan_weights): lambda*, theory_star, topk, ESS, beta."""
+"""AdaGAN's data weights (lightning_gans.gan_modules.adagan.weights): lambda*, theory_star, topk, ESS, beta."""
 
 import math
 
 import pytest
 import torch
 
-from lightning_gans.gan_modules import adagan_weights as aw
+from lightning_gans.gan_modules.adagan import weights as aw
 
 
 def brute_force_lambda(ratios, beta, iterations=200):

@@ -10,15 +10,19 @@ point ``X_i`` (:func:`density_ratios`), and the weight ``beta`` the next mixture
   the reweighted data is the paper's optimal next component
   ``Q* = (lambda* P_data - (1 - beta) P_model)_+ / beta``;
 * ``"topk"``: uniform over the ``fraction`` of points with the smallest ``h`` (the points the mixture
-  covers worst) (:func:`topk_weights`).
+  covers worst) (:func:`topk_weights`);
+* ``"uniform"``: ``1/N`` each, no classifier: bagging [code: ``is_bagging``] (:func:`uniform_weights`).
+
+:func:`classifier_data_weights` applies a rule to the classifier's probabilities.
 
 All weight vectors returned are float64, non-negative and sum to 1.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
-from typing import Optional
+from typing import Literal, Optional
 
 import torch
 from torch import Tensor
@@ -27,6 +31,8 @@ from torch import Tensor
 RATIO_EPS = 1e-8
 #: Fraction of points kept by the "topk" rule [code: ``topk_constant``, default 0.5 in the scripts].
 TOPK_FRACTION = 0.5
+#: The data-weight rules (module docstring).
+WEIGHT_RULES = ("theory_star", "topk", "uniform")
 
 
 def _check_ratios(ratios: Tensor) -> Tensor:
@@ -90,7 +96,7 @@ def theory_star_weights(ratios: Tensor, beta: float) -> tuple[Tensor, Optional[f
     lam = theory_star_lambda(ratios, beta)
     if lam is None:
         warnings.warn("AdaGAN: the lambda* search found no solution; using uniform data weights", RuntimeWarning)
-        return torch.full((n,), 1.0 / n, dtype=torch.float64), None
+        return uniform_weights(n), None
     weights = (lam - (1.0 - beta) * ratios).clamp_min(0.0) / (beta * n)
     return weights / weights.sum(), lam
 
@@ -117,6 +123,24 @@ def uniform_weights(n: int) -> Tensor:
     return torch.full((n,), 1.0 / n, dtype=torch.float64)
 
 
+def classifier_data_weights(prob_real: Tensor, rule: Literal["theory_star", "topk"], beta: float,
+                            topk_fraction: float = TOPK_FRACTION) -> tuple[Tensor, dict[str, float]]:
+    """The next component's data weights from the mixture classifier's ``p = sigmoid(C(x))`` on the data.
+
+    ``p`` becomes ratios :func:`density_ratios`, then weights by ``rule`` (``beta``: the weight the
+    next component will get).  Also returns what to log: ``classifier_real_accuracy`` (fraction of
+    the data with ``p > 0.5``) and, for ``"theory_star"``, ``lambda_star`` (NaN when the search failed).
+    """
+    info = {"classifier_real_accuracy": float((torch.as_tensor(prob_real) > 0.5).double().mean())}
+    ratios = density_ratios(prob_real)
+    if rule == "topk":
+        return topk_weights(ratios, topk_fraction), info
+    if rule == "theory_star":
+        weights, lam = theory_star_weights(ratios, beta)
+        return weights, {**info, "lambda_star": math.nan if lam is None else lam}
+    raise ValueError(f"the classifier's weights follow 'theory_star' or 'topk', got {rule!r}")
+
+
 def _check_weights(weights: Tensor) -> Tensor:
     weights = torch.as_tensor(weights).detach().to("cpu", torch.float64)
     if weights.ndim != 1 or weights.numel() == 0 or (weights < 0).any() or weights.sum() <= 0:
@@ -127,7 +151,8 @@ def _check_weights(weights: Tensor) -> Tensor:
 def effective_sample_size(weights: Tensor) -> float:
     """Kish's effective sample size ``1 / sum_i w_i^2`` of the normalised weights, in ``[1, N]``.
 
-    Logged because theory_star weights can concentrate on a handful of points (algorithms.md Sec. 6).
+    Logged because theory_star weights can concentrate on a handful of points (with ``beta`` small,
+    ``lambda*`` keeps only the points the mixture covers worst).
     """
     weights = _check_weights(weights)
     return float(1.0 / (weights**2).sum())

@@ -4,7 +4,7 @@ Tolstikhin et al. 2017 (arXiv:1701.02386), Algorithm 1: ``G_t = (1 - beta_t) G_{
 The reference code keeps stored samples per component [code: ``AdaGan.sample_mixture``]; here the
 frozen generators are kept and every draw is fresh: the component of each point comes from
 ``Categorical(weights)`` (so the component counts are ``Multinomial(n, weights)``) and the points
-come out in that random order, i.e. already shuffled (algorithms.md Sec. 6, "Sampling the mixture").
+come out in that random order, i.e. already shuffled (as the shuffled stored samples of ``sample_mixture``).
 """
 
 from __future__ import annotations
@@ -17,15 +17,16 @@ from torch import Tensor, nn
 
 #: Tolerance of the "mixture weights sum to 1" assertion (float64 arithmetic).
 SUM_TOLERANCE = 1e-9
-#: The key that marks the AdaGAN callback's state inside ``checkpoint["callbacks"]``.
-ADAGAN_STATE_MARK = "adagan_mixture"
+#: The key of the mixture's state (:meth:`GeneratorMixture.to_checkpoint`) inside the state a callback
+#: saves in ``checkpoint["callbacks"]`` (the AdaGAN callback's).
+CHECKPOINT_KEY = "adagan_mixture"
 
 
-def find_adagan_state(checkpoint: dict[str, Any]) -> Optional[dict[str, Any]]:
-    """The AdaGAN callback's state in a Lightning checkpoint dict, or ``None`` when there is none."""
+def find_mixture_state(checkpoint: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The mixture state stored in a Lightning checkpoint dict by a callback, or ``None`` when there is none."""
     for state in (checkpoint.get("callbacks") or {}).values():
-        if isinstance(state, dict) and ADAGAN_STATE_MARK in state:
-            return state
+        if isinstance(state, dict) and CHECKPOINT_KEY in state:
+            return state[CHECKPOINT_KEY]
     return None
 
 
@@ -160,9 +161,14 @@ class GeneratorMixture(nn.Module):
 
     # ------------------------------------------------------------------ checkpoint form
     def to_checkpoint(self) -> dict[str, Any]:
-        """A plain dict (weights, component states, latent settings) for ``Callback.state_dict``."""
+        """The mixture as plain data: weights, component state dicts (on the CPU) and latent settings.
+
+        Tensors, numbers, strings, lists and dicts only, so ``torch.load(weights_only=True)`` (torch's
+        default) reads it back.  A callback stores it under ``CHECKPOINT_KEY`` in its ``state_dict``.
+        """
         return {"weights": self.weights.detach().cpu().clone(), "components": self.component_states(),
-                "latent_dim": self.latent_dim, "prior": self.prior, "data_shape": self.data_shape}
+                "latent_dim": self.latent_dim, "prior": self.prior,
+                "data_shape": self.data_shape}
 
     @classmethod
     def from_checkpoint(cls, state: dict[str, Any], template: nn.Module) -> "GeneratorMixture":
@@ -174,3 +180,15 @@ class GeneratorMixture(nn.Module):
         device = next(template.parameters(), torch.empty(0)).device
         mixture.to(device).load_components(template, state["components"], state["weights"])
         return mixture
+
+    @classmethod
+    def from_lightning_checkpoint(cls, checkpoint: dict[str, Any], template: nn.Module) -> Optional["GeneratorMixture"]:
+        """The mixture a Lightning checkpoint dict holds (:func:`find_mixture_state`), in eval mode.
+
+        ``None`` when the checkpoint holds no mixture or one without components (an AdaGAN run saved
+        before its first stage ended).  ``template``: a generator of the components' architecture.
+        """
+        state = find_mixture_state(checkpoint)
+        if state is None or len(state["components"]) == 0:
+            return None
+        return cls.from_checkpoint(state, template).eval()

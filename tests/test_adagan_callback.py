@@ -192,6 +192,43 @@ def test_reset_networks_keeps_the_parameters_and_uses_the_networks_own_init():
     assert all(not torch.all(p == 0.7) for p in instance.parameters())
 
 
+NETWORKS_GIVEN_AS = {
+    "factories": lambda: GAN(G, D, data_shape=(2,)),
+    "instances": lambda: GAN(MLPGenerator((2,), latent_dim=2, hidden=8, n_layers=1),
+                             MLPDiscriminator((2,), hidden=8, n_layers=1), data_shape=(2,)),
+}
+
+
+@pytest.mark.parametrize("given", sorted(NETWORKS_GIVEN_AS))
+def test_fresh_networks_are_what_a_reset_loads_and_leave_the_module_alone(given):
+    module = NETWORKS_GIVEN_AS[given]()
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    torch.manual_seed(5)
+    fresh = module.fresh_networks()
+    assert sorted(fresh) == ["discriminator", "generator"]
+    assert all(torch.equal(v, module.state_dict()[k]) for k, v in before.items())  # the module is untouched
+    assert all(fresh[name] is not getattr(module, name) for name in fresh)
+    torch.manual_seed(5)
+    module.reset_networks()  # the same draws give the same networks
+    for name, network in fresh.items():
+        loaded = getattr(module, name).state_dict()
+        assert all(torch.equal(v, loaded[k]) for k, v in network.state_dict().items()), name
+    assert not all(torch.equal(v, module.state_dict()[k]) for k, v in before.items())
+
+
+def test_start_new_component_restarts_networks_optimizers_and_the_critic_cycle():
+    module = WGAN(G, D, data_shape=(2,), n_critic=3)
+    trainer = fit(module, ring(), [], max_epochs=1, limit_train_batches=5)  # 5 critic steps, 1 generator step
+    assert module.discriminator_steps_since_generator_step == 2 and module.generator_steps == 1
+    assert all(len(optimizer.state) > 0 for optimizer in trainer.optimizers)
+    trained = [p.detach().clone() for p in module.parameters()]
+    module.start_new_component()
+    assert module.discriminator_steps_since_generator_step == 0
+    assert module.generator_steps == 1  # keeps counting: WGAN's critic warm-up is not repeated
+    assert all(len(optimizer.state) == 0 for optimizer in trainer.optimizers)
+    assert all(not torch.equal(a, b) for a, b in zip(trained, module.parameters()))
+
+
 def checkpoint_state(path):
     return torch.load(path, map_location="cpu", weights_only=False)["callbacks"]["AdaGAN"]
 

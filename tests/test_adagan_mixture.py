@@ -94,3 +94,16 @@ def test_checkpoint_form_round_trip_gives_the_same_samples():
                        mixture.sample(50, torch.Generator().manual_seed(3)))
     assert find_mixture_state({"callbacks": {"AdaGAN": {"adagan_mixture": state}}}) is state
     assert find_mixture_state({"callbacks": {"ModelCheckpoint": {}}}) is None
+
+
+def test_a_checkpoint_without_finished_components_holds_no_mixture():
+    template = MLPGenerator((2,), latent_dim=2, hidden=8, n_layers=1)
+    empty = GeneratorMixture(latent_dim=2).to_checkpoint()
+    assert GeneratorMixture.from_lightning_checkpoint({"callbacks": {"AdaGAN": {"adagan_mixture": empty}}},
+                                                      template) is None
+    assert GeneratorMixture.from_lightning_checkpoint({"callbacks": {}}, template) is None
+    full = GeneratorMixture(latent_dim=2)
+    full.add_component(template, 1.0)
+    loaded = GeneratorMixture.from_lightning_checkpoint(
+        {"callbacks": {"AdaGAN": {"adagan_mixture": full.to_checkpoint()}}}, template)
+    assert len(loaded) == 1 and not loaded.training

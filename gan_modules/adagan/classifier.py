@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 from typing import Iterator, Optional
 
 import torch
@@ -52,6 +53,7 @@ def real_batches(dataset: Dataset, batch_size: int, shuffle: bool) -> Iterator[T
     return (AdversarialModule.real_from_batch(batch) for batch in loader)
 
 
+@dataclass(frozen=True)
 class MixtureClassifier:
     """How the data-vs-mixture classifier is trained; :meth:`probability_real` trains one and scores the data.
 
@@ -63,21 +65,20 @@ class MixtureClassifier:
         prediction_batch_size: batch size when scoring the data (speed only; 1024).
     """
 
-    def __init__(self, steps: Optional[int] = None, epochs: float = CLASSIFIER_EPOCHS,
-                 batch_size: int = CLASSIFIER_BATCH_SIZE, optimizer: OptimizerSpec = CLASSIFIER_OPTIMIZER,
-                 prediction_batch_size: int = PREDICTION_BATCH_SIZE) -> None:
-        if steps is not None and steps < 1:
-            raise ValueError(f"classifier_steps must be at least 1, got {steps}")
-        if epochs <= 0:
-            raise ValueError(f"classifier_epochs must be positive, got {epochs}")
-        for name, value in (("classifier_batch_size", batch_size), ("prediction_batch_size", prediction_batch_size)):
-            if value < 1:
-                raise ValueError(f"{name} must be at least 1, got {value}")
-        self.steps = steps
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.optimizer = optimizer
-        self.prediction_batch_size = prediction_batch_size
+    steps: Optional[int] = None
+    epochs: float = CLASSIFIER_EPOCHS
+    batch_size: int = CLASSIFIER_BATCH_SIZE
+    optimizer: OptimizerSpec = CLASSIFIER_OPTIMIZER
+    prediction_batch_size: int = PREDICTION_BATCH_SIZE
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and self.steps < 1:
+            raise ValueError(f"classifier_steps must be at least 1, got {self.steps}")
+        if self.epochs <= 0:
+            raise ValueError(f"classifier_epochs must be positive, got {self.epochs}")
+        if self.batch_size < 1 or self.prediction_batch_size < 1:
+            raise ValueError("classifier_batch_size and prediction_batch_size must be at least 1, got "
+                             f"{self.batch_size} and {self.prediction_batch_size}")
 
     def steps_for(self, n_examples: int) -> int:
         """The optimizer steps of one training on ``n_examples`` points."""

@@ -55,6 +55,9 @@ class AlphaGAN(AdversarialModule):
     :mod:`lightning_gans.gan_modules.losses` (``alpha_gan_*``, ``code_discriminator_loss``); the per-example L1 is
     summed over pixels (:func:`~lightning_gans.gan_modules.losses.reconstruction_l1`).
 
+    With ``packing`` (PacGAN) the data discriminator scores packs of real examples, of
+    reconstructions and of samples, each kind packed apart; the reconstruction term stays per example.
+
     Each batch thus takes four optimizer steps, so Lightning's ``global_step`` (and
     ``trainer.max_steps``) advances by 4 per batch; ``generator_steps`` counts iterations.
     ``configure_optimizers`` returns ``[generator, discriminator, encoder, code_discriminator]``
@@ -197,7 +200,8 @@ class AlphaGAN(AdversarialModule):
             reconstruction = self.generator(code)
             sample = self.generator(prior)
             loss = alpha_gan_generator_loss(
-                real, reconstruction, self.discriminator(reconstruction), self.discriminator(sample), self.lambda_rec
+                real, reconstruction, self.discriminator(self.pack(reconstruction)),
+                self.discriminator(self.pack(sample)), self.lambda_rec,
             )
             return self._descend(opt, loss, "generator")
 
@@ -206,7 +210,7 @@ class AlphaGAN(AdversarialModule):
             with torch.no_grad():
                 reconstruction, sample = self.generator(code), self.generator(prior)
             loss = alpha_gan_discriminator_loss(
-                self.discriminator(real), self.discriminator(reconstruction), self.discriminator(sample)
+                *(self.discriminator(self.pack(x)) for x in (real, reconstruction, sample))
             )
             return self._descend(opt, loss, "discriminator")
 

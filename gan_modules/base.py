@@ -28,6 +28,7 @@ from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.historical_averaging import ParameterAverage
 from lightning_gans.gan_modules.losses import instance_noise_std
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.packing import check_packing, pack, packed_shape
 from lightning_gans.gan_modules.rng import (
     decorrelate_rank,
     gather_rank_rng_states,
@@ -105,6 +106,11 @@ class AdversarialModule(pl.LightningModule):
             it.  ``None`` (default): off.
         ema_start_step: for this many generator steps the average only copies the generator's
             weights; averaging starts with the next step (0, default: from the first step).
+        packing: ``m`` of PacGAN (Lin et al. 2018): the discriminator scores packs of ``m`` examples,
+            real packs and fake packs apart, their members concatenated along the first data axis
+            (:mod:`~lightning_gans.gan_modules.packing`); it is built for the packed shape (``(2 m,)``
+            for the toy points) and every method's losses and penalties see packed inputs, one
+            score a pack.  ``batch_size`` must be a multiple of ``m``.  1 (default): no packing.
     """
 
     def __init__(
@@ -122,8 +128,10 @@ class AdversarialModule(pl.LightningModule):
         historical_averaging: float = 0.0,
         ema_decay: Optional[float] = None,
         ema_start_step: int = 0,
+        packing: int = 1,
     ) -> None:
         super().__init__()
+        check_packing(packing)
         if n_critic < 1:
             raise ValueError(f"n_critic must be at least 1, got {n_critic}")
         if prior not in ("normal", "uniform"):
@@ -138,7 +146,8 @@ class AdversarialModule(pl.LightningModule):
         self.automatic_optimization = False
         self.data_shape = tuple(data_shape)
         self.generator = build_network(generator, self.data_shape)
-        self.discriminator = build_network(discriminator, self.data_shape)
+        self.packing = packing
+        self.discriminator = build_network(discriminator, packed_shape(self.data_shape, packing))
         if not isinstance(getattr(self.generator, "latent_dim", None), int):
             raise ValueError(
                 f"the generator ({type(self.generator).__name__}) needs an integer attribute `latent_dim` "
@@ -164,11 +173,11 @@ class AdversarialModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        """The discriminator's (critic's) loss on a real batch and a detached fake batch."""
+        """The discriminator's (critic's) loss on a real batch and a detached fake batch (both packed, :meth:`pack`)."""
         raise NotImplementedError
 
     def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
-        """The generator's loss on freshly generated ``fake`` (with graph); ``real`` is the current batch."""
+        """The generator's loss on freshly generated ``fake`` (with graph); ``real`` is the current batch (both packed)."""
         raise NotImplementedError
 
     def after_discriminator_step(self) -> None:
@@ -213,6 +222,10 @@ class AdversarialModule(pl.LightningModule):
 
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
+
+    def pack(self, x: Tensor) -> Tensor:
+        """``x`` as the discriminator sees it: packs of ``packing`` examples (``x`` itself when ``packing`` is 1)."""
+        return pack(x, self.packing)
 
     # ------------------------------------------------------------------ stabilising techniques
     def _init_stabilisers(self, instance_noise: float, anneal_steps: int, historical_averaging: float) -> None:
@@ -292,7 +305,8 @@ class AdversarialModule(pl.LightningModule):
     def _discriminator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             fake = self.generate(real.size(0)).detach()
-            loss = self.discriminator_loss(self.add_instance_noise(real), self.add_instance_noise(fake))
+            real, fake = self.pack(self.add_instance_noise(real)), self.pack(self.add_instance_noise(fake))
+            loss = self.discriminator_loss(real, fake)
             loss = self._with_historical_penalty(loss, "discriminator")
             self._check_finite(loss, "discriminator")
             opt.zero_grad(set_to_none=True)
@@ -305,7 +319,8 @@ class AdversarialModule(pl.LightningModule):
     def _generator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             fake = self.generate(real.size(0))
-            loss = self.generator_loss(self.add_instance_noise(fake), self.add_instance_noise(real))
+            fake, real = self.pack(self.add_instance_noise(fake)), self.pack(self.add_instance_noise(real))
+            loss = self.generator_loss(fake, real)
             loss = self._with_historical_penalty(loss, "generator")
             self._check_finite(loss, "generator")
             opt.zero_grad(set_to_none=True)
@@ -319,8 +334,8 @@ class AdversarialModule(pl.LightningModule):
 
     def _simultaneous_step(self, real: Tensor, opt_g, opt_d) -> None:
         """Both players' gradients from the same noise sample, then both steps (GAN reference code)."""
-        fake = self.add_instance_noise(self.generate(real.size(0)))
-        real = self.add_instance_noise(real)
+        fake = self.pack(self.add_instance_noise(self.generate(real.size(0))))
+        real = self.pack(self.add_instance_noise(real))
         opt_g.zero_grad(set_to_none=True)
         opt_d.zero_grad(set_to_none=True)
         with self.toggled_optimizer(opt_d):

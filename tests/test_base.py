@@ -10,7 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from lightning_gans.gan_modules import GAN, OptimizerSpec
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
-from tiny import LinearDiscriminator, LinearGenerator, loader, make_trainer
+from tiny import FixedNoiseGAN, LinearDiscriminator, LinearGenerator, loader, make_trainer
 
 
 def adam_steps(optimizer):
@@ -27,17 +27,6 @@ def test_n_critic_discriminator_steps_per_generator_step():
     assert adam_steps(opt_g) == 3
     assert module.generator_steps == 3
     assert trainer.global_step == 12  # Lightning counts optimizer steps
-
-
-class FixedNoiseGAN(GAN):
-    """Draws latent codes from a fixed queue so a test can redo the update by hand."""
-
-    def __init__(self, *args, codes=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.codes = list(codes)
-
-    def sample_latent(self, n):
-        return self.codes.pop(0)
 
 
 def sgd(lr):

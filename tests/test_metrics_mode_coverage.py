@@ -75,9 +75,37 @@ def test_metric_accumulates_like_the_function():
     (dict(std=-1.0), "positive"),
     (dict(threshold=0.0), "threshold"),
     (dict(min_per_mode=0), "min_per_mode"),
+    (dict(strict_min_per_mode=0), "strict_min_per_mode"),
 ])
 def test_bad_input_raises(kwargs, message):
     args = dict(samples=torch.zeros(3, 2), centres=RING, std=STD)
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         mode_statistics(**args)
+
+
+def test_strict_count_needs_ten_high_quality_samples_a_mode():
+    # 10, 9 and 12 high-quality samples at modes 0, 1 and 2: three modes captured, two strictly
+    samples = torch.cat([RING[0].repeat(10, 1), RING[1].repeat(9, 1), RING[2].repeat(12, 1)])
+    stats = mode_statistics(samples, RING, STD)
+    assert (stats["modes_captured"], stats["modes_captured_strict"]) == (3, 2)
+    assert mode_statistics(samples, RING, STD, strict_min_per_mode=9)["modes_captured_strict"] == 3
+
+
+def test_a_uniform_blur_captures_modes_but_none_strictly():
+    # 2,500 samples uniform on the grid's square [-5, 5]^2: 1.8 % high quality, ~1.8 a mode (module docstring)
+    axis = torch.arange(-4.0, 5.0, 2.0)
+    grid = torch.cartesian_prod(axis, axis)
+    blur = torch.rand(2_500, 2, generator=torch.Generator().manual_seed(0)) * 10 - 5
+    stats = mode_statistics(blur, grid, 0.05)
+    assert stats["modes_captured"] >= 15
+    assert stats["modes_captured_strict"] == 0
+    assert 0.01 < stats["high_quality_fraction"] < 0.03
+    learned = grid.repeat(100, 1) + 0.05 * torch.randn(2_500, 2, generator=torch.Generator().manual_seed(0))
+    assert mode_statistics(learned, grid, 0.05)["modes_captured_strict"] == 25
+
+
+def test_metric_reports_the_strict_count():
+    metric = ModeCoverage(RING, STD, strict_min_per_mode=2)
+    metric.update(RING[[0, 0, 1]])
+    assert metric.compute()["modes_captured_strict"] == 1

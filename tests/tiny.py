@@ -5,6 +5,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from lightning_gans.gan_modules import GAN
+
 
 class LinearGenerator(nn.Module):
     """``x = A z + b`` with a 2-D latent."""
@@ -28,6 +30,17 @@ class LinearDiscriminator(nn.Module):
 
     def forward(self, x):
         return self.linear(x).squeeze(-1)
+
+
+class FixedNoiseGAN(GAN):
+    """Draws latent codes from a fixed queue so a test can redo the update by hand."""
+
+    def __init__(self, *args, codes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.codes = list(codes)
+
+    def sample_latent(self, n):
+        return self.codes.pop(0)
 
 
 def make_trainer(**kwargs):

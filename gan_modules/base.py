@@ -152,7 +152,7 @@ class AdversarialModule(pl.LightningModule):
         self.discriminator_steps_since_generator_step = 0
         self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
         self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
-        self.finite_check = NonFiniteLossCheck()  # immediate on the CPU, deferred on accelerators
+        self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -342,6 +342,15 @@ class AdversarialModule(pl.LightningModule):
         """
         if self.grad_scaler is None:
             self.finite_check.record(loss, player, self.global_step, self.generator_steps)
+
+    def non_finite_loss_advice(self) -> str:
+        """What to try after a NaN/inf loss, for this method (the end of the error's message): a method
+        with a gradient penalty (a ``penalty_weight``) is told about its weight, the others about the penalties."""
+        advice = "Lower the learning rates (generator_optimizer.lr, discriminator_optimizer.lr), check the data for NaNs"
+        penalty_weight = getattr(self, "penalty_weight", None)
+        if penalty_weight is not None:
+            return f"{advice}, or lower penalty_weight (now {penalty_weight}) or train in 32-bit precision."
+        return f"{advice}, or use a method with a gradient penalty (WGANGP, NSGANGP)."
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.finite_check.is_deferred(self.device) and self._step_values_are_kept():

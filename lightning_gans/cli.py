@@ -23,6 +23,7 @@ import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
 import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
+from lightning_gans.errors import user_errors_as_one_line
 
 
 # The datamodules serve their held-out split to modules with a validation_step; ours have none.
@@ -85,15 +86,17 @@ def main(args: list[str] | None = None) -> GANCLI:
         sys.argv[1:] = resolve_config_names(sys.argv[1:])
     else:
         args = resolve_config_names(args)
-    cli = GANCLI(
-        pl.LightningModule,
-        pl.LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        save_config_callback=SaveAndLogConfig,
-        save_config_kwargs={"overwrite": True},
-        args=args,
-    )
+    given = sys.argv[1:] if args is None else args
+    with user_errors_as_one_line(subcommand=next((a for a in given if a in GANCLI.subcommands()), None)):
+        cli = GANCLI(
+            pl.LightningModule,
+            pl.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_callback=SaveAndLogConfig,
+            save_config_kwargs={"overwrite": True},
+            args=args,
+        )
     if cli.subcommand == "fit":
         report_outputs(cli.trainer)
     return cli

@@ -67,6 +67,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from lightning_gans.callbacks.samples import SampleFigures  # (selects matplotlib's Agg backend)
+from lightning_gans.datamodules.contract import real_from_batch, required
 from lightning_gans.gan_modules.adagan_weights import (
     TOPK_FRACTION,
     density_ratios,
@@ -76,7 +77,6 @@ from lightning_gans.gan_modules.adagan_weights import (
     uniform_weights,
     weight_summary,
 )
-from lightning_gans.gan_modules.base import AdversarialModule
 from lightning_gans.gan_modules.losses import discriminator_loss
 from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics
 from lightning_gans.gan_modules.mixture import ADAGAN_STATE_MARK, GeneratorMixture
@@ -176,9 +176,9 @@ class AdaGAN(pl.Callback):
             raise TypeError("AdaGAN needs an AdversarialModule (a `generator` and `reset_networks()`), "
                             f"got {type(pl_module).__name__}")
         datamodule = trainer.datamodule
-        if self.weights != "uniform" and not callable(getattr(datamodule, "set_sample_weights", None)):
-            raise ValueError("AdaGAN reweights the data: train with a datamodule that has set_sample_weights "
-                             "(lightning_gans.datamodules.WeightedDataModule)")
+        if self.weights != "uniform":  # reweighting reads the training set and hands weights to the sampler
+            required(datamodule, "train_dataset", f"AdaGAN(weights={self.weights!r})")
+            required(datamodule, "set_sample_weights", f"AdaGAN(weights={self.weights!r})")
         if trainer.max_steps != -1:
             warnings.warn("AdaGAN counts stages in epochs; trainer.max_steps may end the run before the last stage",
                           UserWarning)
@@ -344,7 +344,7 @@ def _real_batches(dataset: Dataset, batch_size: int, shuffle: bool):
         return (examples[order[i:i + batch_size]] for i in range(0, stop, batch_size))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
                         drop_last=shuffle and len(dataset) >= batch_size)
-    return (AdversarialModule.real_from_batch(batch) for batch in loader)
+    return (real_from_batch(batch) for batch in loader)
 
 
 def train_classifier(classifier: nn.Module, mixture: GeneratorMixture, dataset: Dataset, steps: int,

@@ -11,8 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
+from lightning.pytorch.utilities import rank_zero_warn  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
+from lightning_gans.datamodules.contract import real_from_batch  # noqa: E402
 from lightning_gans.gan_modules.rng import seeded  # noqa: E402
 
 
@@ -88,9 +90,12 @@ class SampleFigures(pl.Callback):
         """The first ``n`` images of the validation split (the training split when there is none)."""
         datamodule = trainer.datamodule
         dataset = getattr(datamodule, "val_dataset", None) or getattr(datamodule, "train_dataset", None)
+        if dataset is None:
+            rank_zero_warn("SampleFigures draws reconstructions of the datamodule's `val_dataset` (or `train_dataset`), "
+                           "and the run has neither: no reconstruction picture (lightning_gans.datamodules.contract)")
         if dataset is None or n < 1:
             return None
-        return torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
+        return torch.stack([real_from_batch(dataset[i]) for i in range(min(n, len(dataset)))])
 
     def _scatter(self, samples: torch.Tensor, trainer: pl.Trainer):
         figure, axis = plt.subplots(figsize=(5, 5))
@@ -110,9 +115,11 @@ class SampleFigures(pl.Callback):
         if self._real_points is None:
             dataset = getattr(trainer.datamodule, "train_dataset", None)
             if dataset is None:
+                rank_zero_warn("SampleFigures plots real points from the datamodule's `train_dataset`, and the run has "
+                               "none: the scatter shows the samples alone (lightning_gans.datamodules.contract)")
                 return None
             indices = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[: self.n_samples]
-            self._real_points = torch.stack([dataset[int(i)][0] for i in indices]).float()
+            self._real_points = torch.stack([real_from_batch(dataset[int(i)]) for i in indices]).float()
         return self._real_points
 
     @staticmethod

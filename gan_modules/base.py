@@ -16,12 +16,14 @@ of ``n_critic`` batches advances it by ``n_critic + 1`` (``--trainer.max_steps``
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Literal, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Literal, Optional
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
 from lightning_gans.gan_modules.ema import ExponentialMovingAverage
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.historical_averaging import ParameterAverage
@@ -36,6 +38,7 @@ from lightning_gans.gan_modules.rng import (
 )
 
 NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
+FACTORY_DEFAULT_SHAPE = (2,)  # what network factories are built for when data_shape is not given
 
 
 def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ...]) -> nn.Module:
@@ -45,6 +48,19 @@ def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ..
     if not callable(network):
         raise TypeError(f"expected an nn.Module or a callable data_shape -> nn.Module, got {type(network).__name__}")
     return network(tuple(data_shape))
+
+
+@contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Put ``modules`` in eval mode for the block, then restore each one's mode."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
 
 
 def module_instance_arguments(module: nn.Module) -> list[str]:
@@ -69,7 +85,10 @@ class AdversarialModule(pl.LightningModule):
             other arguments bound, as the Lightning CLI gives) that builds one from the data shape.
         discriminator: an ``nn.Module`` mapping a batch of data to one score (logit) per example, or
             a callable that builds one from the data shape.
-        data_shape: shape of one example; linked from the datamodule by ``train.py``.
+        data_shape: shape of one example; linked from the datamodule by the CLI.  ``None`` (default):
+            networks given as ``nn.Module``s need none, and it is read from the data when fit starts
+            (the datamodule's ``data_shape``, else the first training batch); network factories are
+            then built for 2-D points, and training stops at the first batch if the data differ.
         prior: latent distribution, ``"normal"`` (N(0, I)) or ``"uniform"`` (U[-1, 1], as in the GAN
             paper's reference code).
         n_critic: discriminator steps per generator step (``k`` in Goodfellow et al. 2014, Algorithm 1).
@@ -97,13 +116,15 @@ class AdversarialModule(pl.LightningModule):
             it.  ``None`` (default): off.
         ema_start_step: for this many generator steps the average only copies the generator's
             weights; averaging starts with the next step (0, default: from the first step).
+        batch_key: where a dict batch holds the data (batches may also be a tensor or ``(x, ...)``;
+            :mod:`lightning_gans.datamodules.contract`).
     """
 
     def __init__(
         self,
         generator: NetworkFactory,
         discriminator: NetworkFactory,
-        data_shape: tuple[int, ...] = (2,),
+        data_shape: Optional[tuple[int, ...]] = None,
         prior: Literal["normal", "uniform"] = "normal",
         n_critic: int = 1,
         update_mode: Literal["alternating", "simultaneous"] = "alternating",
@@ -114,6 +135,7 @@ class AdversarialModule(pl.LightningModule):
         historical_averaging: float = 0.0,
         ema_decay: Optional[float] = None,
         ema_start_step: int = 0,
+        batch_key: str = DEFAULT_BATCH_KEY,
     ) -> None:
         super().__init__()
         if n_critic < 1:
@@ -128,9 +150,20 @@ class AdversarialModule(pl.LightningModule):
         # that load_generator can rebuild the networks.
         self.save_hyperparameters(ignore=module_instance_arguments(self))
         self.automatic_optimization = False
-        self.data_shape = tuple(data_shape)
-        self.generator = build_network(generator, self.data_shape)
-        self.discriminator = build_network(discriminator, self.data_shape)
+        self.batch_key = batch_key
+        self._data_shape_given = data_shape is not None
+        self._data_checked = False  # the first training batch checks the data against data_shape and the networks
+        modules_given = isinstance(generator, nn.Module) and isinstance(discriminator, nn.Module)
+        self.data_shape: Optional[tuple[int, ...]] = (
+            tuple(data_shape) if data_shape is not None else None if modules_given else FACTORY_DEFAULT_SHAPE)
+        try:
+            self.generator = build_network(generator, self.data_shape)
+            self.discriminator = build_network(discriminator, self.data_shape)
+        except ValueError as error:
+            if self._data_shape_given:
+                raise
+            raise ValueError(f"{error} (data_shape was not given, so the network factories were built for "
+                             f"{FACTORY_DEFAULT_SHAPE}: pass data_shape, e.g. datamodule.data_shape)") from error
         if not isinstance(getattr(self.generator, "latent_dim", None), int):
             raise ValueError(
                 f"the generator ({type(self.generator).__name__}) needs an integer attribute `latent_dim` "
@@ -261,10 +294,47 @@ class AdversarialModule(pl.LightningModule):
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return scaler if scaler is not None and scaler.is_enabled() else None
 
-    @staticmethod
-    def real_from_batch(batch: Any) -> Tensor:
-        """Datamodules yield ``(x, label)``; a bare tensor is accepted too."""
-        return batch[0] if isinstance(batch, (tuple, list)) else batch
+    def real_from_batch(self, batch: Any) -> Tensor:
+        """The data of a batch: ``x``, ``(x, ...)`` or a dict holding ``x`` under ``batch_key``."""
+        return real_from_batch(batch, self.batch_key)
+
+    # ------------------------------------------------------------------ the data's shape
+    def setup(self, stage: str) -> None:
+        """Without a ``data_shape``, read it from the datamodule (its ``data_shape``, else its first batch)."""
+        if self.data_shape is None:
+            self._adopt_data_shape(data_shape_of(self.trainer.datamodule, self.batch_key))
+
+    def _adopt_data_shape(self, shape: Optional[tuple[int, ...]]) -> None:
+        self.data_shape = shape
+        if "data_shape" in self.hparams:  # so that load_from_checkpoint rebuilds the module for this shape
+            self.hparams["data_shape"] = shape
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if not self._data_checked:
+            self._check_data(tuple(self.real_from_batch(batch).shape[1:]))
+            self._data_checked = True
+
+    def _check_data(self, shape: tuple[int, ...]) -> None:
+        """The first batch's examples against ``data_shape``, the generator's samples and the discriminator's scores."""
+        if self.data_shape is None:
+            self._adopt_data_shape(shape)
+        if shape != self.data_shape:
+            told = "" if self._data_shape_given else ", the default for network factories when it is not given"
+            raise ValueError(f"the training batches hold examples of shape {shape}, but the module's data_shape is "
+                             f"{self.data_shape}{told}: pass data_shape={shape}")
+        with torch.no_grad(), eval_mode(self.generator, self.discriminator):  # no state or random number changes
+            fake = self.generator(torch.zeros(2, self.latent_dim, device=self.device))
+            if tuple(fake.shape[1:]) != shape:
+                raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape "
+                                 f"{tuple(fake.shape[1:])}, but the data have shape {shape}")
+            try:
+                scores = self.discriminator(fake)
+            except RuntimeError as error:
+                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) cannot take examples of "
+                                 f"shape {shape}: {error}") from error
+            if tuple(scores.shape) != (2,):
+                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) must return one score per "
+                                 f"example, shape (B,); for 2 examples it returned shape {tuple(scores.shape)}")
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.real_from_batch(batch)

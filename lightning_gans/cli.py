@@ -23,6 +23,7 @@ import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
 import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
+from lightning_gans.datamodules.contract import data_shape_of
 from lightning_gans.errors import user_errors_as_one_line
 
 
@@ -41,9 +42,17 @@ class SaveAndLogConfig(SaveConfigCallback):
             logger.log_hyperparams({"cli": config})
 
 
+def linked_data_shape(datamodule: pl.LightningDataModule) -> tuple[int, ...]:
+    """The model's ``data_shape``: the datamodule's, else (after the datamodule's ``setup``) the shape of
+    one example of its first training batch, so the network factories are built for the data."""
+    if getattr(datamodule, "data_shape", None) is None:
+        datamodule.setup("fit")
+    return data_shape_of(datamodule)
+
+
 class GANCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
-        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.link_arguments("data", "model.init_args.data_shape", compute_fn=linked_data_shape, apply_on="instantiate")
 
 
 def report_outputs(trainer: pl.Trainer) -> None:

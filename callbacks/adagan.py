@@ -67,7 +67,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from lightning_gans.callbacks.samples import SampleFigures  # (selects matplotlib's Agg backend)
-from lightning_gans.datamodules.contract import real_from_batch, required
+from lightning_gans.datamodules.contract import batch_key_of, examples_dataset, real_from_batch, required
 from lightning_gans.gan_modules.adagan_weights import (
     TOPK_FRACTION,
     density_ratios,
@@ -225,7 +225,8 @@ class AdaGAN(pl.Callback):
         if self.weights != "uniform":  # bagging keeps the data uniform
             result = None
             if trainer.is_global_zero:
-                result = self.compute_data_weights(pl_module, trainer.datamodule.train_dataset)
+                examples = examples_dataset(trainer.datamodule.train_dataset, batch_key_of(pl_module))
+                result = self.compute_data_weights(pl_module, examples)
             weights, info = trainer.strategy.broadcast(result, src=0)  # one vector for every rank
             self.data_weights = weights
             self.weight_stats = {**weight_summary(weights), **info}

@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from lightning.pytorch.utilities import rank_zero_warn  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
-from lightning_gans.datamodules.contract import real_from_batch  # noqa: E402
+from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, stack_examples  # noqa: E402
 from lightning_gans.gan_modules.rng import seeded  # noqa: E402
 
 
@@ -41,10 +41,12 @@ class SampleFigures(pl.Callback):
         self.output_dir: Optional[Path] = None
         self._last_drawn_step = -1
         self._real_points: Optional[torch.Tensor] = None
+        self.batch_key = DEFAULT_BATCH_KEY  # the module's, from setup: where dict examples hold the data
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         root = self._requested_dir or Path(trainer.log_dir or trainer.default_root_dir) / "samples"
         self.output_dir = Path(root)
+        self.batch_key = batch_key_of(pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
@@ -85,8 +87,7 @@ class SampleFigures(pl.Callback):
         plt.close(figure)
         return path
 
-    @staticmethod
-    def _held_out_images(trainer: pl.Trainer, n: int) -> Optional[torch.Tensor]:
+    def _held_out_images(self, trainer: pl.Trainer, n: int) -> Optional[torch.Tensor]:
         """The first ``n`` images of the validation split (the training split when there is none)."""
         datamodule = trainer.datamodule
         dataset = getattr(datamodule, "val_dataset", None) or getattr(datamodule, "train_dataset", None)
@@ -95,7 +96,7 @@ class SampleFigures(pl.Callback):
                            "and the run has neither: no reconstruction picture (lightning_gans.datamodules.contract)")
         if dataset is None or n < 1:
             return None
-        return torch.stack([real_from_batch(dataset[i]) for i in range(min(n, len(dataset)))])
+        return stack_examples(dataset, range(min(n, len(dataset))), self.batch_key)
 
     def _scatter(self, samples: torch.Tensor, trainer: pl.Trainer):
         figure, axis = plt.subplots(figsize=(5, 5))
@@ -119,7 +120,7 @@ class SampleFigures(pl.Callback):
                                "none: the scatter shows the samples alone (lightning_gans.datamodules.contract)")
                 return None
             indices = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[: self.n_samples]
-            self._real_points = torch.stack([real_from_batch(dataset[int(i)]) for i in indices]).float()
+            self._real_points = stack_examples(dataset, indices, self.batch_key)
         return self._real_points
 
     @staticmethod

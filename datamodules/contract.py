@@ -30,10 +30,11 @@ training batches              the methods: a tensor ``x``, a tuple/list ``(x, ..
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import Tensor
+from torch.utils.data import Dataset
 
 DEFAULT_BATCH_KEY = "x"
 
@@ -51,6 +52,34 @@ def real_from_batch(batch: Any, key: str = DEFAULT_BATCH_KEY) -> Tensor:
                          f"module's batch_key {key!r}: set batch_key to the key that holds the data")
     raise TypeError(f"a batch must be a tensor, a tuple/list whose first element is the data tensor, or a dict; "
                     f"got {type(batch).__name__}")
+
+
+def batch_key_of(module: Any) -> str:
+    """The module's ``batch_key`` (the default for modules without one)."""
+    return getattr(module, "batch_key", DEFAULT_BATCH_KEY)
+
+
+def stack_examples(dataset: Dataset, indices: Sequence[int], key: str = DEFAULT_BATCH_KEY) -> Tensor:
+    """The data of items ``indices`` of ``dataset`` (items in the batch formats) as one float tensor."""
+    return torch.stack([real_from_batch(dataset[int(i)], key) for i in indices]).float()
+
+
+class DictExamples(Dataset):
+    """The data tensors of a dataset whose items are dicts: item ``i`` is ``dataset[i][key]``."""
+
+    def __init__(self, dataset: Dataset, key: str) -> None:
+        self.dataset, self.key = dataset, key
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, i: int) -> Tensor:
+        return real_from_batch(self.dataset[i], self.key)
+
+
+def examples_dataset(dataset: Dataset, key: str = DEFAULT_BATCH_KEY) -> Dataset:
+    """``dataset`` itself when its items are ``x`` or ``(x, ...)``, a :class:`DictExamples` view when they are dicts."""
+    return DictExamples(dataset, key) if len(dataset) and isinstance(dataset[0], dict) else dataset
 
 
 def data_shape_of(datamodule: Any, key: str = DEFAULT_BATCH_KEY) -> Optional[tuple[int, ...]]:

@@ -15,12 +15,14 @@ from lightning.pytorch.utilities import rank_zero_warn  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, stack_examples  # noqa: E402
+from lightning_gans.callbacks.run_directory import run_directory  # noqa: E402
 from lightning_gans.gan_modules.rng import seeded  # noqa: E402
 
 
 class SampleFigures(pl.Callback):
     """Every ``every_n_steps`` optimizer steps (Lightning's ``global_step``) and at the end of fit,
-    draw ``n_samples`` samples from ``pl_module.sample`` and save a PNG to ``<run dir>/samples/``.
+    draw ``n_samples`` samples from ``pl_module.sample`` and save a PNG to ``<run directory>/samples/``
+    (:func:`~lightning_gans.callbacks.run_directory.run_directory`: each W&B run its own).
 
     For modules that reconstruct (alpha-GAN's ``reconstruction_pairs``) a second picture,
     ``reconstructions_<step>.png``, shows held-out inputs beside their reconstructions.
@@ -44,7 +46,7 @@ class SampleFigures(pl.Callback):
         self.batch_key = DEFAULT_BATCH_KEY  # the module's, from setup: where dict examples hold the data
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        root = self._requested_dir or Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+        root = self._requested_dir or run_directory(trainer) / "samples"
         self.output_dir = Path(root)
         self.batch_key = batch_key_of(pl_module)
 

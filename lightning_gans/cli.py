@@ -23,6 +23,7 @@ import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
 import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
+from lightning_gans.callbacks.run_directory import run_directory
 from lightning_gans.datamodules.contract import data_shape_of
 from lightning_gans.errors import user_errors_as_one_line
 
@@ -32,10 +33,19 @@ warnings.filterwarnings("ignore", message=".*val_dataloader.*but have no `valida
 
 
 class SaveAndLogConfig(SaveConfigCallback):
-    """Besides ``config.yaml`` in the run directory, send the whole resolved config to the loggers
-    (W&B shows it as the run's config), so a run can be reproduced from the tracker alone."""
+    """Write ``config.yaml`` into the run's own directory (:func:`~lightning_gans.callbacks.run_directory.
+    run_directory`; Lightning's ``trainer.log_dir`` is one folder for every W&B run of a config) and send
+    the whole resolved config to the loggers (W&B shows it as the run's config), so a run can be
+    reproduced from the tracker alone."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs, save_to_log_dir=False)
 
     def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        directory = run_directory(trainer)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.parser.save(self.config, str(directory / self.config_filename), skip_none=False,
+                         overwrite=self.overwrite, multifile=self.multifile)
         config = self.config.as_dict()
         config.pop("config", None)
         for logger in trainer.loggers:
@@ -57,7 +67,7 @@ class GANCLI(LightningCLI):
 
 def report_outputs(trainer: pl.Trainer) -> None:
     """Tell the user where the run left its checkpoint and pictures."""
-    lines = [f"run directory: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}"]
+    lines = [f"run directory: {run_directory(trainer).resolve()}"]
     checkpoint = trainer.checkpoint_callback
     if checkpoint is not None:
         path = checkpoint.last_model_path or checkpoint.best_model_path

@@ -61,6 +61,7 @@ import torch
 from torch import Tensor
 
 from lightning_gans.callbacks.samples import SampleFigures
+from lightning_gans.datamodules.contract import batch_key_of, examples_dataset, required
 from lightning_gans.gan_modules.adagan.classifier import (
     CLASSIFIER_BATCH_SIZE,
     CLASSIFIER_EPOCHS,
@@ -157,9 +158,9 @@ class AdaGAN(pl.Callback):
             raise TypeError("AdaGAN needs an AdversarialModule (it starts each component with start_new_component()), "
                             f"got {type(pl_module).__name__}")
         datamodule = trainer.datamodule
-        if self.weights != "uniform" and not callable(getattr(datamodule, "set_sample_weights", None)):
-            raise ValueError("AdaGAN reweights the data: train with a datamodule that has set_sample_weights "
-                             "(lightning_gans.datamodules.WeightedDataModule)")
+        if self.weights != "uniform":  # reweighting reads the training set and hands weights to the sampler
+            required(datamodule, "train_dataset", f"AdaGAN(weights={self.weights!r})")
+            required(datamodule, "set_sample_weights", f"AdaGAN(weights={self.weights!r})")
         if trainer.max_steps != -1:
             warnings.warn("AdaGAN counts stages in epochs; trainer.max_steps may end the run before the last stage",
                           UserWarning)
@@ -211,7 +212,7 @@ class AdaGAN(pl.Callback):
         """Data weights for the next component from a fresh classifier of data vs the mixture (rank 0's, broadcast)."""
         result = None
         if trainer.is_global_zero:
-            dataset = trainer.datamodule.train_dataset
+            dataset = examples_dataset(trainer.datamodule.train_dataset, batch_key_of(pl_module))
             network = pl_module.fresh_networks()["discriminator"]
             prob_real = self.classifier.probability_real(network, self.mixture, dataset)
             result = classifier_data_weights(prob_real, self.weights, self.next_beta, self.topk_fraction)

@@ -24,6 +24,7 @@ from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import Tensor, nn
 
+from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, data_shape_of, required, stack_examples
 from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics
 from lightning_gans.gan_modules.metrics.images import comparable_with_published
 from lightning_gans.gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
@@ -161,13 +162,19 @@ class Evaluation(pl.Callback):
         self._real_fed = False
         self._inception_comparable = False
         self._table_rows: list[list[float]] = []
+        self.batch_key = DEFAULT_BATCH_KEY  # the module's, from setup: where dict examples hold the data
 
     # ------------------------------------------------------------------ building the metrics
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         if stage != "fit" or len(self.suites):
             return
         datamodule = trainer.datamodule
-        data_shape = tuple(getattr(datamodule, "data_shape", None) or pl_module.data_shape)
+        self.batch_key = batch_key_of(pl_module)
+        data_shape = data_shape_of(datamodule, self.batch_key) or pl_module.data_shape
+        if data_shape is None:
+            raise ValueError("Evaluation needs the data's shape: give the module a data_shape, or train with a "
+                             "datamodule (the datamodule contract: lightning_gans.datamodules.contract)")
+        data_shape = tuple(data_shape)
         self.metrics = self.requested_metrics or default_metrics(datamodule, data_shape)
         toy = data_shape == (2,)
         self.n_samples = self.requested_n_samples or (TOY_SAMPLES if toy else IMAGE_SAMPLES)
@@ -219,13 +226,14 @@ class Evaluation(pl.Callback):
 
     def _parzen_sets(self, datamodule: Any) -> tuple[Tensor, Tensor]:
         """Seeded halves of the validation set: up to 1,000 examples choose sigma, the rest are scored."""
-        dataset = getattr(datamodule, "val_dataset", None)
-        if dataset is None or len(dataset) < 2:
+        dataset = required(datamodule, "val_dataset", "Evaluation's parzen metric")
+        if len(dataset) < 2:
             raise ValueError("parzen needs the datamodule's val_dataset (at least 2 examples) "
                              "to choose sigma and to score")
         order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed)).tolist()
         n_validation = min(PARZEN_VALIDATION, len(dataset) // 2)
-        return _stack(dataset, order[:n_validation]), _stack(dataset, order[n_validation:])
+        return (stack_examples(dataset, order[:n_validation], self.batch_key),
+                stack_examples(dataset, order[n_validation:], self.batch_key))
 
     # ------------------------------------------------------------------ schedule
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
@@ -279,14 +287,12 @@ class Evaluation(pl.Callback):
     def _feed_real(self, trainer: pl.Trainer, device: torch.device) -> None:
         """This rank's share of a seeded subset of the training set, once per run."""
         if any(suite.needs_real for suite in self.suites.values()):
-            dataset = getattr(trainer.datamodule, "train_dataset", None)
-            if dataset is None:
-                raise ValueError("FID/KID/digits need real data: the datamodule has no train_dataset")
+            dataset = required(trainer.datamodule, "train_dataset", "Evaluation's FID/KID/digits metrics (real data)")
             n_real = min(self.requested_n_real or self.n_samples, len(dataset))
             order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_real].tolist()
             start, stop = rank_share(n_real, trainer.global_rank, trainer.world_size)
             for begin in range(start, stop, self.batch_size):
-                real = _stack(dataset, order[begin:min(begin + self.batch_size, stop)]).to(device)
+                real = stack_examples(dataset, order[begin:min(begin + self.batch_size, stop)], self.batch_key).to(device)
                 for suite in self.suites.values():
                     if suite.needs_real:
                         suite.update(real, real=True)
@@ -308,7 +314,3 @@ def _batches(n: int, batch_size: int) -> list[int]:
     return [min(batch_size, n - begin) for begin in range(0, n, batch_size)]
 
 
-def _stack(dataset: Any, indices: list[int]) -> Tensor:
-    """Examples ``indices`` of a dataset of ``(x, y)`` pairs (or bare tensors) as one float tensor."""
-    items = [dataset[i] for i in indices]
-    return torch.stack([item[0] if isinstance(item, (tuple, list)) else item for item in items]).float()

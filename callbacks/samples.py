@@ -11,14 +11,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
+from lightning.pytorch.utilities import rank_zero_warn  # noqa: E402
 from torchvision.utils import make_grid  # noqa: E402
 
+from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, stack_examples  # noqa: E402
+from lightning_gans.callbacks.run_directory import run_directory  # noqa: E402
 from lightning_gans.gan_modules.rng import seeded  # noqa: E402
 
 
 class SampleFigures(pl.Callback):
     """Every ``every_n_steps`` optimizer steps (Lightning's ``global_step``) and at the end of fit,
-    draw ``n_samples`` samples from ``pl_module.sample`` and save a PNG to ``<run dir>/samples/``.
+    draw ``n_samples`` samples from ``pl_module.sample`` and save a PNG to ``<run directory>/samples/``
+    (:func:`~lightning_gans.callbacks.run_directory.run_directory`: each W&B run its own).
 
     For modules that reconstruct (alpha-GAN's ``reconstruction_pairs``) a second picture,
     ``reconstructions_<step>.png``, shows held-out inputs beside their reconstructions.
@@ -39,10 +43,12 @@ class SampleFigures(pl.Callback):
         self.output_dir: Optional[Path] = None
         self._last_drawn_step = -1
         self._real_points: Optional[torch.Tensor] = None
+        self.batch_key = DEFAULT_BATCH_KEY  # the module's, from setup: where dict examples hold the data
 
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        root = self._requested_dir or Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+        root = self._requested_dir or run_directory(trainer) / "samples"
         self.output_dir = Path(root)
+        self.batch_key = batch_key_of(pl_module)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = trainer.global_step
@@ -96,14 +102,16 @@ class SampleFigures(pl.Callback):
         plt.close(figure)
         return path
 
-    @staticmethod
-    def _held_out_images(trainer: pl.Trainer, n: int) -> Optional[torch.Tensor]:
+    def _held_out_images(self, trainer: pl.Trainer, n: int) -> Optional[torch.Tensor]:
         """The first ``n`` images of the validation split (the training split when there is none)."""
         datamodule = trainer.datamodule
         dataset = getattr(datamodule, "val_dataset", None) or getattr(datamodule, "train_dataset", None)
+        if dataset is None:
+            rank_zero_warn("SampleFigures draws reconstructions of the datamodule's `val_dataset` (or `train_dataset`), "
+                           "and the run has neither: no reconstruction picture (lightning_gans.datamodules.contract)")
         if dataset is None or n < 1:
             return None
-        return torch.stack([dataset[i][0] for i in range(min(n, len(dataset)))])
+        return stack_examples(dataset, range(min(n, len(dataset))), self.batch_key)
 
     def _scatter(self, samples: torch.Tensor, trainer: pl.Trainer):
         figure, axis = plt.subplots(figsize=(5, 5))
@@ -123,9 +131,11 @@ class SampleFigures(pl.Callback):
         if self._real_points is None:
             dataset = getattr(trainer.datamodule, "train_dataset", None)
             if dataset is None:
+                rank_zero_warn("SampleFigures plots real points from the datamodule's `train_dataset`, and the run has "
+                               "none: the scatter shows the samples alone (lightning_gans.datamodules.contract)")
                 return None
             indices = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))[: self.n_samples]
-            self._real_points = torch.stack([dataset[int(i)][0] for i in indices]).float()
+            self._real_points = stack_examples(dataset, indices, self.batch_key)
         return self._real_points
 
     @staticmethod

@@ -3,13 +3,12 @@ Auto-Encoding Generative Adversarial Networks" (arXiv:1706.04987)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import torch
 from torch import Tensor, nn
 
-from lightning_gans.gan_modules.base import AdversarialModule, NetworkFactory, build_network
+from lightning_gans.gan_modules.base import AdversarialModule, NetworkFactory, build_network, eval_mode
 from lightning_gans.gan_modules.losses import (
     alpha_gan_discriminator_loss,
     alpha_gan_encoder_loss,
@@ -20,19 +19,6 @@ from lightning_gans.gan_modules.losses import (
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
 
 EncoderFactory = Callable[[tuple[int, ...], int], nn.Module]
-
-
-@contextmanager
-def _eval_mode(*modules: nn.Module) -> Iterator[None]:
-    """Put ``modules`` in eval mode for the block, then restore each one's mode."""
-    modes = [m.training for m in modules]
-    for m in modules:
-        m.eval()
-    try:
-        yield
-    finally:
-        for m, mode in zip(modules, modes):
-            m.train(mode)
 
 
 class AlphaGAN(AdversarialModule):
@@ -128,13 +114,13 @@ class AlphaGAN(AdversarialModule):
     @torch.no_grad()
     def encode(self, x: Tensor) -> Tensor:
         """Codes ``E(x)``, shape (B, latent_dim), with the encoder in eval mode and no graph."""
-        with _eval_mode(self.encoder):
+        with eval_mode(self.encoder):
             return self.encoder(x)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
         """Reconstructions ``G(E(x))`` in data space, with both networks in eval mode and no graph."""
-        with _eval_mode(self.encoder, self.generator):
+        with eval_mode(self.encoder, self.generator):
             return self.generator(self.encoder(x))
 
     @torch.no_grad()

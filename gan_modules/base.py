@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import copy
 import inspect
-from typing import Any, Callable, Literal, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Literal, Optional
 
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
 
+from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
 from lightning_gans.gan_modules.ema import ExponentialMovingAverage
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.historical_averaging import ParameterAverage
@@ -38,6 +40,7 @@ from lightning_gans.gan_modules.rng import (
 )
 
 NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
+FACTORY_DEFAULT_SHAPE = (2,)  # what network factories are built for when data_shape is not given
 
 
 def _reinitialise(network: nn.Module) -> None:
@@ -54,6 +57,19 @@ def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ..
     if not callable(network):
         raise TypeError(f"expected an nn.Module or a callable data_shape -> nn.Module, got {type(network).__name__}")
     return network(tuple(data_shape))
+
+
+@contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Put ``modules`` in eval mode for the block, then restore each one's mode."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
 
 
 def module_instance_arguments(module: nn.Module) -> list[str]:
@@ -78,7 +94,10 @@ class AdversarialModule(pl.LightningModule):
             other arguments bound, as the Lightning CLI gives) that builds one from the data shape.
         discriminator: an ``nn.Module`` mapping a batch of data to one score (logit) per example, or
             a callable that builds one from the data shape.
-        data_shape: shape of one example; linked from the datamodule by ``train.py``.
+        data_shape: shape of one example; linked from the datamodule by the CLI.  ``None`` (default):
+            networks given as ``nn.Module``s need none, and it is read from the data when fit starts
+            (the datamodule's ``data_shape``, else the first training batch); network factories are
+            then built for 2-D points, and training stops at the first batch if the data differ.
         prior: latent distribution, ``"normal"`` (N(0, I)) or ``"uniform"`` (U[-1, 1], as in the GAN
             paper's reference code).
         n_critic: discriminator steps per generator step (``k`` in Goodfellow et al. 2014, Algorithm 1).
@@ -111,13 +130,15 @@ class AdversarialModule(pl.LightningModule):
             (:mod:`~lightning_gans.gan_modules.packing`); it is built for the packed shape (``(2 m,)``
             for the toy points) and every method's losses and penalties see packed inputs, one
             score a pack.  ``batch_size`` must be a multiple of ``m``.  1 (default): no packing.
+        batch_key: where a dict batch holds the data (batches may also be a tensor or ``(x, ...)``;
+            :mod:`lightning_gans.datamodules.contract`).
     """
 
     def __init__(
         self,
         generator: NetworkFactory,
         discriminator: NetworkFactory,
-        data_shape: tuple[int, ...] = (2,),
+        data_shape: Optional[tuple[int, ...]] = None,
         prior: Literal["normal", "uniform"] = "normal",
         n_critic: int = 1,
         update_mode: Literal["alternating", "simultaneous"] = "alternating",
@@ -129,6 +150,7 @@ class AdversarialModule(pl.LightningModule):
         ema_decay: Optional[float] = None,
         ema_start_step: int = 0,
         packing: int = 1,
+        batch_key: str = DEFAULT_BATCH_KEY,
     ) -> None:
         super().__init__()
         check_packing(packing)
@@ -144,10 +166,22 @@ class AdversarialModule(pl.LightningModule):
         # that load_generator can rebuild the networks.
         self.save_hyperparameters(ignore=module_instance_arguments(self))
         self.automatic_optimization = False
-        self.data_shape = tuple(data_shape)
-        self.generator = build_network(generator, self.data_shape)
+        self.batch_key = batch_key
         self.packing = packing
-        self.discriminator = build_network(discriminator, packed_shape(self.data_shape, packing))
+        self._data_shape_given = data_shape is not None
+        self._data_checked = False  # the first training batch checks the data against data_shape and the networks
+        modules_given = isinstance(generator, nn.Module) and isinstance(discriminator, nn.Module)
+        self.data_shape: Optional[tuple[int, ...]] = (
+            tuple(data_shape) if data_shape is not None else None if modules_given else FACTORY_DEFAULT_SHAPE)
+        try:
+            self.generator = build_network(generator, self.data_shape)
+            self.discriminator = build_network(
+                discriminator, None if self.data_shape is None else packed_shape(self.data_shape, packing))
+        except ValueError as error:
+            if self._data_shape_given:
+                raise
+            raise ValueError(f"{error} (data_shape was not given, so the network factories were built for "
+                             f"{FACTORY_DEFAULT_SHAPE}: pass data_shape, e.g. datamodule.data_shape)") from error
         if not isinstance(getattr(self.generator, "latent_dim", None), int):
             raise ValueError(
                 f"the generator ({type(self.generator).__name__}) needs an integer attribute `latent_dim` "
@@ -169,7 +203,7 @@ class AdversarialModule(pl.LightningModule):
         self.discriminator_steps_since_generator_step = 0
         self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
         self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
-        self.finite_check = NonFiniteLossCheck()  # immediate on the CPU, deferred on accelerators
+        self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -282,10 +316,47 @@ class AdversarialModule(pl.LightningModule):
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return scaler if scaler is not None and scaler.is_enabled() else None
 
-    @staticmethod
-    def real_from_batch(batch: Any) -> Tensor:
-        """Datamodules yield ``(x, label)``; a bare tensor is accepted too."""
-        return batch[0] if isinstance(batch, (tuple, list)) else batch
+    def real_from_batch(self, batch: Any) -> Tensor:
+        """The data of a batch: ``x``, ``(x, ...)`` or a dict holding ``x`` under ``batch_key``."""
+        return real_from_batch(batch, self.batch_key)
+
+    # ------------------------------------------------------------------ the data's shape
+    def setup(self, stage: str) -> None:
+        """Without a ``data_shape``, read it from the datamodule (its ``data_shape``, else its first batch)."""
+        if self.data_shape is None:
+            self._adopt_data_shape(data_shape_of(self.trainer.datamodule, self.batch_key))
+
+    def _adopt_data_shape(self, shape: Optional[tuple[int, ...]]) -> None:
+        self.data_shape = shape
+        if "data_shape" in self.hparams:  # so that load_from_checkpoint rebuilds the module for this shape
+            self.hparams["data_shape"] = shape
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        if not self._data_checked:
+            self._check_data(tuple(self.real_from_batch(batch).shape[1:]))
+            self._data_checked = True
+
+    def _check_data(self, shape: tuple[int, ...]) -> None:
+        """The first batch's examples against ``data_shape``, the generator's samples and the discriminator's scores."""
+        if self.data_shape is None:
+            self._adopt_data_shape(shape)
+        if shape != self.data_shape:
+            told = "" if self._data_shape_given else ", the default for network factories when it is not given"
+            raise ValueError(f"the training batches hold examples of shape {shape}, but the module's data_shape is "
+                             f"{self.data_shape}{told}: pass data_shape={shape}")
+        with torch.no_grad(), eval_mode(self.generator, self.discriminator):  # no state or random number changes
+            fake = self.generator(torch.zeros(2 * self.packing, self.latent_dim, device=self.device))
+            if tuple(fake.shape[1:]) != shape:
+                raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape "
+                                 f"{tuple(fake.shape[1:])}, but the data have shape {shape}")
+            try:
+                scores = self.discriminator(self.pack(fake))
+            except RuntimeError as error:
+                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) cannot take examples of "
+                                 f"shape {shape}: {error}") from error
+            if tuple(scores.shape) != (2,):
+                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) must return one score per "
+                                 f"example, shape (B,); for 2 examples it returned shape {tuple(scores.shape)}")
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.real_from_batch(batch)
@@ -365,6 +436,15 @@ class AdversarialModule(pl.LightningModule):
         """
         if self.grad_scaler is None:
             self.finite_check.record(loss, player, self.global_step, self.generator_steps)
+
+    def non_finite_loss_advice(self) -> str:
+        """What to try after a NaN/inf loss, for this method (the end of the error's message): a method
+        with a gradient penalty (a ``penalty_weight``) is told about its weight, the others about the penalties."""
+        advice = "Lower the learning rates (generator_optimizer.lr, discriminator_optimizer.lr), check the data for NaNs"
+        penalty_weight = getattr(self, "penalty_weight", None)
+        if penalty_weight is not None:
+            return f"{advice}, or lower penalty_weight (now {penalty_weight}) or train in 32-bit precision."
+        return f"{advice}, or use a method with a gradient penalty (WGANGP, NSGANGP)."
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self.finite_check.is_deferred(self.device) and self._step_values_are_kept():

@@ -12,12 +12,13 @@ each epoch and of training.  The error names the first bad step either way.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from torch import Tensor
 
 PLAYERS = ("discriminator", "generator", "encoder", "code discriminator")
+GENERIC_ADVICE = "Lower the learning rates or check the data for NaNs."
 
 
 class NonFiniteLossCheck:
@@ -26,10 +27,14 @@ class NonFiniteLossCheck:
     Args:
         deferred: keep the flag on the device and check it in :meth:`raise_if_any` only; ``None``
             (default) defers on every device but the CPU.
+        advice: called when the error is raised, for what to try next (the module passes its
+            :meth:`~lightning_gans.gan_modules.base.AdversarialModule.non_finite_loss_advice`, which
+            fits the method); ``None``: :data:`GENERIC_ADVICE`.
     """
 
-    def __init__(self, deferred: Optional[bool] = None) -> None:
+    def __init__(self, deferred: Optional[bool] = None, advice: Optional[Callable[[], str]] = None) -> None:
         self.deferred = deferred
+        self.advice = advice
         self._bad: Optional[Tensor] = None  # device flags: any bad loss so far, and where the first one was
         self._first_step: Optional[Tensor] = None
         self._first_generator_step: Optional[Tensor] = None
@@ -62,11 +67,10 @@ class NonFiniteLossCheck:
             raise self._error(PLAYERS[int(self._first_player)], int(self._first_step),
                               int(self._first_generator_step), None)
 
-    @staticmethod
-    def _error(player: str, global_step: int, generator_step: int, value: Optional[float]) -> FloatingPointError:
+    def _error(self, player: str, global_step: int, generator_step: int, value: Optional[float]) -> FloatingPointError:
         what = f"is {value}" if value is not None else "became non-finite (NaN or inf)"
+        advice = self.advice() if self.advice is not None else GENERIC_ADVICE
         return FloatingPointError(
             f"the {player} loss {what} at global step {global_step} (generator step {generator_step}); training "
-            "stopped, checkpoints already written are intact. Lower the learning rates, check the data for NaNs, "
-            "or use a gradient penalty."
+            f"stopped, checkpoints already written are intact. {advice}"
         )

@@ -23,6 +23,9 @@ import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
 import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
+from lightning_gans.callbacks.run_directory import run_directory
+from lightning_gans.datamodules.contract import data_shape_of
+from lightning_gans.errors import user_errors_as_one_line
 
 
 # The datamodules serve their held-out split to modules with a validation_step; ours have none.
@@ -30,24 +33,41 @@ warnings.filterwarnings("ignore", message=".*val_dataloader.*but have no `valida
 
 
 class SaveAndLogConfig(SaveConfigCallback):
-    """Besides ``config.yaml`` in the run directory, send the whole resolved config to the loggers
-    (W&B shows it as the run's config), so a run can be reproduced from the tracker alone."""
+    """Write ``config.yaml`` into the run's own directory (:func:`~lightning_gans.callbacks.run_directory.
+    run_directory`; Lightning's ``trainer.log_dir`` is one folder for every W&B run of a config) and send
+    the whole resolved config to the loggers (W&B shows it as the run's config), so a run can be
+    reproduced from the tracker alone."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs, save_to_log_dir=False)
 
     def save_config(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        directory = run_directory(trainer)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.parser.save(self.config, str(directory / self.config_filename), skip_none=False,
+                         overwrite=self.overwrite, multifile=self.multifile)
         config = self.config.as_dict()
         config.pop("config", None)
         for logger in trainer.loggers:
             logger.log_hyperparams({"cli": config})
 
 
+def linked_data_shape(datamodule: pl.LightningDataModule) -> tuple[int, ...]:
+    """The model's ``data_shape``: the datamodule's, else (after the datamodule's ``setup``) the shape of
+    one example of its first training batch, so the network factories are built for the data."""
+    if getattr(datamodule, "data_shape", None) is None:
+        datamodule.setup("fit")
+    return data_shape_of(datamodule)
+
+
 class GANCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
-        parser.link_arguments("data.data_shape", "model.init_args.data_shape", apply_on="instantiate")
+        parser.link_arguments("data", "model.init_args.data_shape", compute_fn=linked_data_shape, apply_on="instantiate")
 
 
 def report_outputs(trainer: pl.Trainer) -> None:
     """Tell the user where the run left its checkpoint and pictures."""
-    lines = [f"run directory: {Path(trainer.log_dir or trainer.default_root_dir).resolve()}"]
+    lines = [f"run directory: {run_directory(trainer).resolve()}"]
     checkpoint = trainer.checkpoint_callback
     if checkpoint is not None:
         path = checkpoint.last_model_path or checkpoint.best_model_path
@@ -85,15 +105,17 @@ def main(args: list[str] | None = None) -> GANCLI:
         sys.argv[1:] = resolve_config_names(sys.argv[1:])
     else:
         args = resolve_config_names(args)
-    cli = GANCLI(
-        pl.LightningModule,
-        pl.LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        save_config_callback=SaveAndLogConfig,
-        save_config_kwargs={"overwrite": True},
-        args=args,
-    )
+    given = sys.argv[1:] if args is None else args
+    with user_errors_as_one_line(subcommand=next((a for a in given if a in GANCLI.subcommands()), None)):
+        cli = GANCLI(
+            pl.LightningModule,
+            pl.LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            save_config_callback=SaveAndLogConfig,
+            save_config_kwargs={"overwrite": True},
+            args=args,
+        )
     if cli.subcommand == "fit":
         report_outputs(cli.trainer)
     return cli

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lightning_gans.gan_modules import GAN, OptimizerSpec
+from lightning_gans.gan_modules import GAN, NSGANGP, WGANGP, OptimizerSpec
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
 from tiny import FixedNoiseGAN, LinearDiscriminator, LinearGenerator, loader, make_trainer
@@ -140,3 +140,15 @@ def test_optimizer_spec_validates_and_builds():
         OptimizerSpec(lr=0)
     opt = OptimizerSpec(name="rmsprop", lr=5e-5).build(nn.Linear(2, 2).parameters())
     assert isinstance(opt, torch.optim.RMSprop) and opt.defaults["alpha"] == 0.99
+
+
+@pytest.mark.parametrize("method", [GAN, WGANGP, NSGANGP], ids=lambda method: method.__name__)
+def test_nan_advice_fits_the_method(method):
+    module = method(LinearGenerator, LinearDiscriminator)
+    with pytest.raises(FloatingPointError) as error:
+        make_trainer().fit(module, loader(2, fill=float("nan")))
+    if method is GAN:
+        assert "use a method with a gradient penalty" in str(error.value)
+    else:  # the run already has a penalty: not told to use one, but about its weight
+        assert "gradient penalty" not in str(error.value)
+        assert f"penalty_weight (now {module.penalty_weight})" in str(error.value)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from lightning_gans.gan_modules import load_generator
 from lightning_gans.cli import main
@@ -60,17 +61,37 @@ def test_a_value_of_the_wrong_type_is_rejected(capsys):
     assert "n_critic" in err
 
 
-def test_a_data_shape_the_networks_cannot_take(tmp_path):
-    with pytest.raises(ValueError, match="8, 28, 32"):
-        main(["fit", "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.RingOfGaussians",
-              f"--trainer.default_root_dir={tmp_path}"])
+def one_line_error(err):
+    """The library's message as the only error line, with the usage hint and no traceback."""
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("Seed set")]
+    assert "Traceback" not in err and len(lines) == 2, err
+    assert lines[1].startswith("(`") and "--help" in lines[1]
+    return lines[0]
 
 
-def test_a_missing_data_directory_is_named(tmp_path):
+def test_a_bad_value_the_module_rejects_is_one_line(capsys, tmp_path):
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", "--model.init_args.n_critic=-1",
+                    f"--trainer.default_root_dir={tmp_path}")
+    assert one_line_error(err).endswith("fit: error: n_critic must be at least 1, got -1")
+
+
+def test_a_data_shape_the_networks_cannot_take(capsys, tmp_path):
+    err = cli_error(capsys, "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.RingOfGaussians",
+                    f"--trainer.default_root_dir={tmp_path}")
+    assert "(8, 28, 32, 64), got data_shape (2,)" in one_line_error(err)
+
+
+def test_a_missing_data_directory_is_named(capsys, tmp_path):
     missing = tmp_path / "nowhere"
-    with pytest.raises(FileNotFoundError, match=str(missing)):
-        main(["fit", "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.MNIST",
-              f"--data.data_dir={missing}", f"--trainer.default_root_dir={tmp_path}"])
+    err = cli_error(capsys, "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.MNIST",
+                    f"--data.data_dir={missing}", f"--trainer.default_root_dir={tmp_path}")
+    assert str(missing) in one_line_error(err)
+
+
+def test_an_error_outside_the_library_keeps_its_traceback(tmp_path):
+    with pytest.raises(MisconfigurationException, match="max_epochs"):  # raised by Lightning's Trainer
+        main(["fit", "--config", "configs/ring8_gan.yaml", "--trainer.max_epochs=-5",
+              f"--trainer.default_root_dir={tmp_path}"])
 
 
 def test_load_generator_rejects_a_corrupt_checkpoint(tmp_path):

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
-from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.datamodules.contract import real_from_batch
 from lightning_gans.gan_modules.losses import discriminator_loss
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
 
@@ -50,7 +50,7 @@ def real_batches(dataset: Dataset, batch_size: int, shuffle: bool) -> Iterator[T
         return (examples[order[i:i + batch_size]] for i in range(0, stop, batch_size))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
                         drop_last=shuffle and len(dataset) >= batch_size)
-    return (AdversarialModule.real_from_batch(batch) for batch in loader)
+    return (real_from_batch(batch) for batch in loader)
 
 
 @dataclass(frozen=True)

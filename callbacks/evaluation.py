@@ -11,6 +11,14 @@ The metrics live in the callback, not in the LightningModule, so checkpoints do 
 of Inception weights (lightning.md Sec. 5).  Real-data statistics (FID, KID, digits Frechet
 distance) are computed once per run from a seeded subset of ``trainer.datamodule.train_dataset``
 and reused.
+
+Cost: on a CPU the Inception network extracts a few images per second, so with FID/KID/IS on a
+CPU the defaults evaluate only when training ends, on 1,000 samples (``CPU_INCEPTION_SAMPLES``);
+elsewhere every 1,000 steps on 10,000.  Periodic evaluations are skipped while the time spent
+evaluating would exceed ``max_time_fraction`` (default 5 %) of the training time (StyleGAN2-ADA's
+metrics cost 3-9 % of its training [Karras et al. 2020, Appendix]); ``eval/time_fraction`` logs the
+ratio.  ``eval/n_samples`` and ``eval/n_real`` sit beside every result: FID is biased at small N
+[Binkowski et al. 2018, Sec. 3; Chong & Forsyth 2020], so FIDs compare only at equal N; KID is unbiased.
 """
 
 from __future__ import annotations
@@ -21,11 +29,12 @@ from typing import Any, Optional, Sequence
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.loggers import WandbLogger
-from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor, nn
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, data_shape_of, required, stack_examples
 from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics
+from lightning_gans.gan_modules.metrics.fid_helper_weights import has_logits
 from lightning_gans.gan_modules.metrics.images import comparable_with_published
 from lightning_gans.gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
 from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage
@@ -37,6 +46,13 @@ METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "parzen")
 #: PacGAN protocol], otherwise 10,000 [Heusel et al. 2017 recommend at least 10k for FID; the
 #: Parzen reference code draws 10k].
 TOY_SAMPLES, IMAGE_SAMPLES = 2_500, 10_000
+#: Inception samples per evaluation on a CPU when ``n_samples`` is not given (a choice: about 10-15
+#: minutes for these plus as many real images at the 1-2 images/s of a CPU; KID's subset size 1000).
+CPU_INCEPTION_SAMPLES = 1_000
+#: Steps between evaluations when ``every_n_steps`` is not given (a choice, as ``SampleFigures``).
+DEFAULT_EVERY_N_STEPS = 1_000
+#: Below this many samples FID's bias is large; FID stays comparable only at equal N [Heusel et al. 2017].
+FID_RECOMMENDED_SAMPLES = 10_000
 #: Parzen validation examples that choose sigma [code: goodfeli/adversarial ``--limit_size 1000``].
 PARZEN_VALIDATION = 1_000
 
@@ -88,10 +104,13 @@ class Evaluation(pl.Callback):
             metrics), ``"fid"``, ``"kid"``, ``"is"`` (Inception; needs the weights file), ``"parzen"``
             (legacy Parzen-window log-likelihood).  ``None`` picks from the data (:func:`default_metrics`).
         every_n_steps: evaluation period in optimizer steps (``global_step``; default 1000, a
-            choice, as ``SampleFigures``).  An evaluation runs whenever a multiple is reached or
-            passed (one cycle of ``n_critic + 1`` optimizer steps can jump over a multiple).
+            choice, as ``SampleFigures``; with Inception metrics on a CPU none: only at the end).
+            An evaluation runs whenever a multiple is reached or passed (one cycle of
+            ``n_critic + 1`` optimizer steps can jump over a multiple).
         n_samples: generated samples per evaluation over all processes (default 2,500 for the 2-D
-            mixtures, 10,000 otherwise, see ``TOY_SAMPLES`` / ``IMAGE_SAMPLES``).
+            mixtures, 1,000 for Inception metrics on a CPU, 10,000 otherwise, see ``TOY_SAMPLES`` /
+            ``CPU_INCEPTION_SAMPLES`` / ``IMAGE_SAMPLES``).  Below 10,000 a warning says that FID
+            is biased at small N.
         n_real: real training examples for the real statistics (default ``n_samples``, at most the
             training set).
         batch_size: samples generated per call of ``sample`` (default 100, the batch of the IS
@@ -106,12 +125,16 @@ class Evaluation(pl.Callback):
         seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
             left untouched).
         evaluate_at_end: also evaluate when training ends.
+        max_time_fraction: skip a periodic evaluation when the evaluation time so far plus the
+            last evaluation's would exceed this fraction of the training time (default 0.05;
+            ``None``: never skip).  The evaluation at the end always runs; a warning then reports
+            a total above the fraction.
     """
 
     def __init__(
         self,
         metrics: Optional[list[str]] = None,
-        every_n_steps: int = 1000,
+        every_n_steps: Optional[int] = None,
         n_samples: Optional[int] = None,
         n_real: Optional[int] = None,
         batch_size: int = 100,
@@ -127,18 +150,22 @@ class Evaluation(pl.Callback):
         cache_dir: Optional[str] = None,
         seed: int = 0,
         evaluate_at_end: bool = True,
+        max_time_fraction: Optional[float] = 0.05,
     ) -> None:
         if metrics is not None:
             unknown = sorted(set(metrics) - set(METRICS))
             if unknown or not metrics:
                 raise ValueError(f"metrics must be a non-empty list among {METRICS}, got {metrics}")
         for name, value in (("every_n_steps", every_n_steps), ("batch_size", batch_size)):
-            if value < 1:
+            if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if n_samples is not None and n_samples < 2:
             raise ValueError(f"n_samples must be at least 2, got {n_samples}")
+        if max_time_fraction is not None and max_time_fraction <= 0:
+            raise ValueError(f"max_time_fraction must be positive (or None), got {max_time_fraction}")
         self.requested_metrics = list(metrics) if metrics is not None else None
-        self.every_n_steps = every_n_steps
+        self.requested_every_n_steps = every_n_steps
+        self.every_n_steps: Optional[int] = every_n_steps
         self.requested_n_samples = n_samples
         self.requested_n_real = n_real
         self.batch_size = batch_size
@@ -154,11 +181,15 @@ class Evaluation(pl.Callback):
         self.cache_dir = cache_dir
         self.seed = seed
         self.evaluate_at_end = evaluate_at_end
+        self.max_time_fraction = max_time_fraction
         self.metrics: list[str] = []
         self.n_samples = 0
         self.suites = nn.ModuleDict()
         self.last_results: dict[str, float] = {}
         self.last_evaluated_step = 0
+        self._scheduled_step = 0
+        self.clock = _TimeShare()
+        self._n_real = 0
         self._real_fed = False
         self._inception_comparable = False
         self._table_rows: list[list[float]] = []
@@ -177,7 +208,17 @@ class Evaluation(pl.Callback):
         data_shape = tuple(data_shape)
         self.metrics = self.requested_metrics or default_metrics(datamodule, data_shape)
         toy = data_shape == (2,)
-        self.n_samples = self.requested_n_samples or (TOY_SAMPLES if toy else IMAGE_SAMPLES)
+        inception_on_cpu = pl_module.device.type == "cpu" and any(name in INCEPTION_METRICS for name in self.metrics)
+        default_samples = CPU_INCEPTION_SAMPLES if inception_on_cpu else TOY_SAMPLES if toy else IMAGE_SAMPLES
+        self.n_samples = self.requested_n_samples or default_samples
+        if self.requested_every_n_steps is None:
+            self.every_n_steps = None if inception_on_cpu else DEFAULT_EVERY_N_STEPS
+        if ("fid" in self.metrics or "kid" in self.metrics) and self.n_samples < FID_RECOMMENDED_SAMPLES:
+            rank_zero_warn(
+                f"FID/KID on N = {self.n_samples} samples: FID is biased upward at small N, so compare FIDs only "
+                f"at equal N (logged as eval/n_samples, eval/n_real); KID is unbiased. Published FIDs use "
+                f"N = 10,000 or 50,000."
+            )
         if self.n_samples < trainer.world_size:
             raise ValueError(f"n_samples ({self.n_samples}) must be at least the number of processes "
                              f"({trainer.world_size})")
@@ -210,7 +251,13 @@ class Evaluation(pl.Callback):
                 rank_zero_warn(f"IS/FID/KID on images of shape {data_shape} (grayscale or smaller than 32 px) are "
                                "NOT comparable with published numbers; compare runs with each other only "
                                "(logged flag eval/inception_comparable = 0).")
-            weights = inception_weights_file(self.feature_extractor_weights_path, download=self.download_weights)
+            weights = inception_weights_file(self.feature_extractor_weights_path, download=self.download_weights,
+                                             cache_dir=self.cache_dir)
+            if self.requested_metrics is None and "is" in inception and not has_logits(torch.load(weights)):
+                rank_zero_info("Evaluation: these Inception weights have no logits, so the default metrics are "
+                               "FID and KID without the Inception Score")
+                inception.remove("is")
+                self.metrics.remove("is")
             self.suites["inception"] = InceptionMetrics(
                 inception, weights, download=False, kid_subsets=self.kid_subsets,
                 kid_subset_size=self.kid_subset_size, is_splits=self.is_splits,
@@ -236,30 +283,45 @@ class Evaluation(pl.Callback):
                 stack_examples(dataset, order[n_validation:], self.batch_key))
 
     # ------------------------------------------------------------------ schedule
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.clock.start()
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        if trainer.global_step // self.every_n_steps > self.last_evaluated_step // self.every_n_steps:
+        every = self.every_n_steps
+        if every is None or trainer.global_step // every <= self._scheduled_step // every:
+            return
+        self._scheduled_step = trainer.global_step
+        # rank 0's clock decides, so that every process runs (or skips) the same evaluations
+        if trainer.strategy.broadcast(self.clock.within(self.max_time_fraction), src=0):
             self.evaluate(trainer, pl_module)
+        else:
+            rank_zero_info(f"Evaluation: skipped at step {trainer.global_step}, evaluating would exceed "
+                           f"max_time_fraction={self.max_time_fraction} of the training time")
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.evaluate_at_end and trainer.global_step != self.last_evaluated_step:
             self.evaluate(trainer, pl_module)
+        fraction = self.clock.fraction()
+        if self.max_time_fraction is not None and fraction > self.max_time_fraction:
+            rank_zero_warn(f"Evaluation took {fraction:.0%} of the training time (max_time_fraction "
+                           f"{self.max_time_fraction:.0%}); lower n_samples or raise every_n_steps to spend less.")
 
     @property
     def state_key(self) -> str:
         """Distinct per configuration, so that several Evaluation callbacks can share a checkpoint."""
-        return self._generate_state_key(metrics=self.requested_metrics, every_n_steps=self.every_n_steps)
+        return self._generate_state_key(metrics=self.requested_metrics, every_n_steps=self.requested_every_n_steps)
 
     def state_dict(self) -> dict[str, Any]:
         return {"last_evaluated_step": self.last_evaluated_step}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.last_evaluated_step = state_dict.get("last_evaluated_step", 0)
+        self.last_evaluated_step = self._scheduled_step = state_dict.get("last_evaluated_step", 0)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
         """Generate this rank's share, update, sync and log the metrics; returns the logged values."""
         start_time = time.perf_counter()
-        self.last_evaluated_step = trainer.global_step
+        self.last_evaluated_step = self._scheduled_step = trainer.global_step
         device = pl_module.device
         self.suites.to(device)
         start, stop = rank_share(self.n_samples, trainer.global_rank, trainer.world_size)
@@ -277,9 +339,13 @@ class Evaluation(pl.Callback):
                 suite.reset()
         n_total = trainer.strategy.reduce(torch.tensor(float(stop - start), device=device), reduce_op="sum")
         results["n_samples"] = int(n_total)
+        if any(suite.needs_real for suite in self.suites.values()):
+            results["n_real"] = self._n_real
         if "inception" in self.suites:
             results["inception_comparable"] = float(self._inception_comparable)
         results["seconds"] = time.perf_counter() - start_time
+        self.clock.add_evaluation(results["seconds"])
+        results["time_fraction"] = self.clock.fraction()
         self.last_results = {f"eval/{key}": float(value) for key, value in results.items()}
         self._log(trainer)
         return self.last_results
@@ -288,7 +354,7 @@ class Evaluation(pl.Callback):
         """This rank's share of a seeded subset of the training set, once per run."""
         if any(suite.needs_real for suite in self.suites.values()):
             dataset = required(trainer.datamodule, "train_dataset", "Evaluation's FID/KID/digits metrics (real data)")
-            n_real = min(self.requested_n_real or self.n_samples, len(dataset))
+            n_real = self._n_real = min(self.requested_n_real or self.n_samples, len(dataset))
             order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_real].tolist()
             start, stop = rank_share(n_real, trainer.global_rank, trainer.world_size)
             for begin in range(start, stop, self.batch_size):
@@ -308,6 +374,34 @@ class Evaluation(pl.Callback):
                 columns = ["global_step", *self.last_results]
                 self._table_rows.append([step, *self.last_results.values()])
                 logger.log_table(key="eval/table", columns=columns, data=self._table_rows, step=step)
+
+
+class _TimeShare:
+    """Wall time spent evaluating against the training time (the rest of the time since the start)."""
+
+    def __init__(self) -> None:
+        self.started: Optional[float] = None
+        self.evaluating = 0.0
+        self.last = 0.0
+
+    def start(self) -> None:
+        self.started, self.evaluating, self.last = time.perf_counter(), 0.0, 0.0
+
+    def add_evaluation(self, seconds: float) -> None:
+        self.evaluating += seconds
+        self.last = seconds
+
+    def training(self) -> float:
+        return 0.0 if self.started is None else max(time.perf_counter() - self.started - self.evaluating, 0.0)
+
+    def fraction(self) -> float:
+        """Evaluation time over training time (0 before any training time has passed)."""
+        training = self.training()
+        return self.evaluating / training if training > 0 else 0.0
+
+    def within(self, max_fraction: Optional[float]) -> bool:
+        """Whether one more evaluation as long as the last keeps the total within ``max_fraction``."""
+        return max_fraction is None or self.evaluating + self.last <= max_fraction * self.training()
 
 
 def _batches(n: int, batch_size: int) -> list[int]:

@@ -3,6 +3,8 @@
 import csv
 import math
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -32,7 +34,7 @@ def test_rank_shares_tile_exactly(n, world):
 
 def test_mode_coverage_by_default_on_toy_data_with_exact_counts(tmp_path):
     module = PointsModule(RING[:3])  # every sample sits exactly on one of 3 modes
-    callback = Evaluation(every_n_steps=2, n_samples=11, batch_size=4)
+    callback = Evaluation(every_n_steps=2, n_samples=11, batch_size=4, max_time_fraction=None)
     logger = CSVLogger(tmp_path)
     make_trainer(max_steps=5, callbacks=[callback], logger=logger).fit(module, datamodule=ring_data())
     assert callback.metrics == ["mode_coverage"]
@@ -65,7 +67,7 @@ def test_evaluation_runs_without_grad_and_outside_autocast():
 def test_evaluation_leaves_training_randomness_alone():
     def noise_after_fit(with_callback):
         torch.manual_seed(0)
-        callbacks = [Evaluation(metrics=["mode_coverage"], every_n_steps=1, n_samples=4)] if with_callback else []
+        callbacks = [Evaluation(metrics=["mode_coverage"], every_n_steps=1, n_samples=4, max_time_fraction=None)] if with_callback else []
         module = PointsModule(RING)
         module.sample = lambda n: torch.randn(n, 2)  # consumes the global RNG
         make_trainer(max_steps=3, callbacks=callbacks).fit(module, datamodule=ring_data())
@@ -76,14 +78,14 @@ def test_evaluation_leaves_training_randomness_alone():
 
 def test_checkpoint_holds_no_metric_state(tmp_path):
     module = PointsModule(RING)
-    callback = Evaluation(metrics=["mode_coverage", "parzen"], every_n_steps=1, n_samples=8)
+    callback = Evaluation(metrics=["mode_coverage", "parzen"], every_n_steps=1, n_samples=8, max_time_fraction=None)
     trainer = make_trainer(max_steps=2, callbacks=[callback])
     trainer.fit(module, datamodule=TensorDataModule(RING.repeat(2, 1), val=RING.repeat(2, 1), centres=RING, std=0.01))
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     checkpoint = torch.load(tmp_path / "last.ckpt", weights_only=False)
     assert set(checkpoint["state_dict"]) == {"weight", "points"}
     assert checkpoint["callbacks"][callback.state_key] == {"last_evaluated_step": 2}
-    resumed = Evaluation(metrics=["mode_coverage", "parzen"], every_n_steps=1, n_samples=8)
+    resumed = Evaluation(metrics=["mode_coverage", "parzen"], every_n_steps=1, n_samples=8, max_time_fraction=None)
     resumed.load_state_dict(checkpoint["callbacks"][resumed.state_key])
     assert resumed.last_evaluated_step == 2
 
@@ -113,7 +115,32 @@ def test_mode_coverage_without_a_mixture_is_a_clear_error():
 
 
 @pytest.mark.parametrize("kwargs", [dict(metrics=["fid", "bogus"]), dict(metrics=[]), dict(every_n_steps=0),
-                                    dict(n_samples=1), dict(batch_size=0)])
+                                    dict(n_samples=1), dict(batch_size=0), dict(max_time_fraction=0)])
 def test_bad_arguments_raise(kwargs):
     with pytest.raises(ValueError):
         Evaluation(**kwargs)
+
+
+class SlowPoints(PointsModule):
+    """Sampling takes 50 ms a call, training steps almost nothing: evaluation dominates the time."""
+
+    def sample(self, n):
+        time.sleep(0.05)
+        return super().sample(n)
+
+
+@pytest.mark.parametrize("max_time_fraction, evaluated", [(None, 3), (0.05, 2)])
+def test_periodic_evaluations_are_skipped_beyond_the_time_budget(max_time_fraction, evaluated):
+    module = SlowPoints(RING)
+    callback = Evaluation(metrics=["mode_coverage"], every_n_steps=2, n_samples=4, batch_size=4,
+                          max_time_fraction=max_time_fraction)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_trainer(max_steps=6, callbacks=[callback]).fit(module, datamodule=ring_data())
+    # steps 2, 4, 6 without a budget; with one, step 2 (no evaluation timed yet) and the end (always)
+    assert len(module.calls) == evaluated
+    assert callback.last_evaluated_step == 6
+    assert callback.last_results["eval/time_fraction"] > 1  # 50 ms sampling vs microseconds of training
+    warned = any("of the training time" in str(w.message) for w in caught)
+    assert warned == (max_time_fraction is not None)
+

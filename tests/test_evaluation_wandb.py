@@ -63,7 +63,7 @@ def test_offline_wandb_run_holds_metrics_and_table(tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")  # never touch the network
     monkeypatch.setenv("WANDB_SILENT", "true")
     logger = WandbLogger(project="lightning-gans-test", name="eval-offline", save_dir=str(tmp_path), log_model=False)
-    callback = Evaluation(every_n_steps=2, n_samples=10)
+    callback = Evaluation(every_n_steps=2, n_samples=10, max_time_fraction=None)
     module = PointsModule(RING[:5])  # exactly on 5 of the 8 modes
     make_trainer(max_steps=3, logger=logger, callbacks=[callback]).fit(
         module, datamodule=TensorDataModule(RING.repeat(4, 1), centres=RING, std=0.01))

@@ -162,3 +162,21 @@ def test_quality_budget_for_adagan_on_a_small_data_set_counts_whole_epochs(tmp_p
     assert "limit_train_batches" not in patched["trainer"]
     assert patched["trainer"]["max_epochs"] == args["epochs_per_stage"] * args["stages"]
     assert 3000 <= steps < 3000 + 2 * batches * args["stages"]  # the budget, rounded up to whole epochs
+
+
+def test_eval_cost_reports_the_evaluation_share_of_training(tmp_path):
+    out = _run(["benchmarks/eval_cost.py", "--configs", "digits_nsgan", "--max-steps", "20", "--n-samples", "50",
+                "--root", str(tmp_path)], timeout=150)
+    (row,) = [line for line in out.splitlines() if line.startswith("| digits_nsgan |")]
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert cells[1:5] == ["20", "digits", "50", "1000"]  # steps, default metrics, N, default period
+    assert float(cells[7].rstrip("%")) > 0  # the end-of-fit evaluation was timed
+
+
+@pytest.mark.slow
+def test_mnist5k_fid_writes_the_floor_and_a_method(tmp_path):
+    _run(["benchmarks/mnist5k_fid.py", "--n", "4", "--max-steps", "2", "--methods", "nsgan", "--out", str(tmp_path),
+          "--root", str(tmp_path / "runs")], timeout=600)
+    rows = list(csv.DictReader((tmp_path / "mnist5k_fid.csv").open()))
+    assert [row["set"] for row in rows] == ["held-out real (floor)", "nsgan"]
+    assert float(rows[0]["fid"]) < float(rows[1]["fid"])  # two training steps are far from the data

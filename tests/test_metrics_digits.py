@@ -74,6 +74,6 @@ def test_digits_metrics_through_the_callback(cache_dir):
     assert callback.metrics == ["digits"]
     results = callback.last_results
     assert results["eval/digits_classes_covered"] == 10
-    assert results["eval/n_samples"] == 300
+    assert results["eval/n_samples"] == 300 and results["eval/n_real"] == 600
     assert results["eval/digits_frechet_distance"] < 100
     assert callback.suites["digits"].frechet.real_features_num_samples == 600

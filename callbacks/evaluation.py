@@ -197,7 +197,7 @@ class Evaluation(pl.Callback):
 
     # ------------------------------------------------------------------ building the metrics
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage != "fit" or len(self.suites):
+        if stage not in ("fit", "validate", "test") or len(self.suites):
             return
         datamodule = trainer.datamodule
         self.batch_key = batch_key_of(pl_module)
@@ -306,6 +306,16 @@ class Evaluation(pl.Callback):
             rank_zero_warn(f"Evaluation took {fraction:.0%} of the training time (max_time_fraction "
                            f"{self.max_time_fraction:.0%}); lower n_samples or raise every_n_steps to spend less.")
 
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """``trainer.validate`` (``python train.py validate --ckpt_path ...``) scores the module once; the
+        validation epochs of a fit leave evaluating to the schedule above."""
+        if trainer.state.fn == "validate":
+            pl_module.log_dict(self.evaluate(trainer, pl_module, to_loggers=False))
+
+    def on_test_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """``trainer.test`` scores the module once, as ``trainer.validate``."""
+        pl_module.log_dict(self.evaluate(trainer, pl_module, to_loggers=False))
+
     @property
     def state_key(self) -> str:
         """Distinct per configuration, so that several Evaluation callbacks can share a checkpoint."""
@@ -318,8 +328,10 @@ class Evaluation(pl.Callback):
         self.last_evaluated_step = self._scheduled_step = state_dict.get("last_evaluated_step", 0)
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> dict[str, float]:
-        """Generate this rank's share, update, sync and log the metrics; returns the logged values."""
+    def evaluate(self, trainer: pl.Trainer, pl_module: pl.LightningModule, to_loggers: bool = True
+                 ) -> dict[str, float]:
+        """Generate this rank's share, update and sync the metrics, and log them to the loggers (unless
+        ``to_loggers`` is false: the caller logs them through the module); returns the values."""
         start_time = time.perf_counter()
         self.last_evaluated_step = self._scheduled_step = trainer.global_step
         device = pl_module.device
@@ -347,7 +359,8 @@ class Evaluation(pl.Callback):
         self.clock.add_evaluation(results["seconds"])
         results["time_fraction"] = self.clock.fraction()
         self.last_results = {f"eval/{key}": float(value) for key, value in results.items()}
-        self._log(trainer)
+        if to_loggers:
+            self._log(trainer)
         return self.last_results
 
     def _feed_real(self, trainer: pl.Trainer, device: torch.device) -> None:

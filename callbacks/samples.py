@@ -89,8 +89,14 @@ class SampleFigures(pl.Callback):
         points = tuple(model.data_shape) == (2,)
         with seeded(self.seed if seed is None else seed, model.device):
             samples = model.sample(self.n_samples if points else self.n_images).detach().float().cpu()
-        figure = self._scatter(samples, trainer) if points else self._grid(samples)
+        figure = self.picture(samples, trainer)
         return self._save(trainer, figure, title, name, log_key)
+
+    def picture(self, samples: torch.Tensor, trainer: pl.Trainer):
+        """A matplotlib figure of CPU ``samples``: a scatter plot over the data for 2-D points, an image grid otherwise."""
+        if samples.dim() == 2 and samples.size(1) == 2:
+            return self._scatter(samples, trainer)
+        return self._grid(samples)
 
     def _save(self, trainer: pl.Trainer, figure, title: str, name: str, log_key: Optional[str]) -> Path:
         figure.suptitle(title)

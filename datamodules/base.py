@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Optional, Union
 
 import lightning.pytorch as pl
+import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
@@ -23,14 +24,19 @@ class WeightedDataModule(pl.LightningDataModule):
     dataloader's position within an epoch too (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader`),
     so a run resumed mid-epoch continues with the batches the uninterrupted run would have seen.
 
-    ``val_dataloader`` serves ``val_dataset`` (in order, unweighted) to modules that define a
-    ``validation_step``; for modules without one Lightning skips the val loop (with a warning).
+    ``val_dataloader`` (and ``test_dataloader``) serve ``val_dataset`` (in order, unweighted) to the
+    modules' ``validation_step`` and ``test_step``; ``predict_dataloader`` serves the indices
+    ``0 .. n_predict - 1`` in batches, one a sample to generate (``python train.py predict``; 1,000 by
+    default, this library's choice).
     """
 
-    def __init__(self, batch_size: int = 64, num_workers: int = 0) -> None:
+    def __init__(self, batch_size: int = 64, num_workers: int = 0, n_predict: int = 1000) -> None:
         super().__init__()
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if n_predict < 1:
+            raise ValueError(f"n_predict must be at least 1, got {n_predict}")
+        self.n_predict = n_predict
         if num_workers < 0:
             raise ValueError(f"num_workers must be non-negative, got {num_workers}")
         self.batch_size = batch_size
@@ -83,8 +89,19 @@ class WeightedDataModule(pl.LightningDataModule):
             self.setup("validate")
         if self.val_dataset is None:
             return []
+        # its own generator: starting the loader's iterator draws a seed, which must not come from the training run's RNG
         return DataLoader(self.val_dataset, batch_size=self.batch_size, shuffle=False, drop_last=False,
-                          collate_fn=collate, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
+                          collate_fn=collate, num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+                          generator=torch.Generator())
+
+    def test_dataloader(self) -> Union[DataLoader, list]:
+        """The held-out split, as ``val_dataloader``: ``python train.py test`` scores a checkpoint like ``validate``."""
+        return self.val_dataloader()
+
+    def predict_dataloader(self) -> DataLoader:
+        """Batches of the sample indices ``0 .. n_predict - 1``: each index seeds the noise of one sample."""
+        return DataLoader(torch.arange(self.n_predict), batch_size=self.batch_size, shuffle=False,
+                          generator=torch.Generator())
 
     def state_dict(self) -> dict[str, Any]:
         return {"sampler": self._sampler.state_dict()} if self._sampler is not None else {}

@@ -19,8 +19,9 @@ class Digits(WeightedDataModule):
     (AdaGAN's toy scripts' batch size) are this library's defaults, not taken from a paper on this set.
     """
 
-    def __init__(self, batch_size: int = 64, val_fraction: float = 0.2, seed: int = 0, num_workers: int = 0) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+    def __init__(self, batch_size: int = 64, val_fraction: float = 0.2, seed: int = 0, num_workers: int = 0,
+                 n_predict: int = 1000) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, n_predict=n_predict)
         if not 0.0 <= val_fraction < 1.0:
             raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
         self.val_fraction, self.seed = val_fraction, seed

@@ -23,12 +23,12 @@ class GaussianMixture2D(WeightedDataModule):
         std: standard deviation of every coordinate of every mode.
         n_train, n_val: sizes of the training and held-out sets (``n_val = 0``: no held-out set).
         seed: seed of the private generator the sets are drawn from.
-        batch_size, num_workers: see :class:`~lightning_gans.datamodules.base.WeightedDataModule`.
+        batch_size, num_workers, n_predict: see :class:`~lightning_gans.datamodules.base.WeightedDataModule`.
     """
 
     def __init__(self, centres: Tensor, std: float, n_train: int, n_val: int, seed: int,
-                 batch_size: int, num_workers: int = 0) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+                 batch_size: int, num_workers: int = 0, n_predict: int = 1000) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, n_predict=n_predict)
         centres = torch.as_tensor(centres)
         if centres.ndim != 2 or centres.shape[1] != 2 or len(centres) < 1:
             raise ValueError(f"centres must have shape (K, 2) with K >= 1, got {tuple(centres.shape)}")
@@ -75,14 +75,15 @@ class RingOfGaussians(GaussianMixture2D):
     """
 
     def __init__(self, n_modes: int = 8, radius: float = 1.0, std: float = 0.01, n_train: int = 100_000,
-                 n_val: int = 10_000, seed: int = 0, batch_size: int = 256, num_workers: int = 0) -> None:
+                 n_val: int = 10_000, seed: int = 0, batch_size: int = 256, num_workers: int = 0,
+                 n_predict: int = 1000) -> None:
         if n_modes < 1:
             raise ValueError(f"n_modes must be at least 1, got {n_modes}")
         if radius <= 0:
             raise ValueError(f"radius must be positive, got {radius}")
         angles = 2 * math.pi * torch.arange(n_modes, dtype=torch.float64) / n_modes
         centres = radius * torch.stack([torch.cos(angles), torch.sin(angles)], dim=1)
-        super().__init__(centres, std, n_train, n_val, seed, batch_size, num_workers)
+        super().__init__(centres, std, n_train, n_val, seed, batch_size, num_workers, n_predict)
 
 
 class GridOfGaussians(GaussianMixture2D):
@@ -95,11 +96,12 @@ class GridOfGaussians(GaussianMixture2D):
     """
 
     def __init__(self, grid_size: int = 5, spacing: float = 2.0, std: float = 0.05, n_train: int = 100_000,
-                 n_val: int = 10_000, seed: int = 0, batch_size: int = 256, num_workers: int = 0) -> None:
+                 n_val: int = 10_000, seed: int = 0, batch_size: int = 256, num_workers: int = 0,
+                 n_predict: int = 1000) -> None:
         if grid_size < 1:
             raise ValueError(f"grid_size must be at least 1, got {grid_size}")
         if spacing <= 0:
             raise ValueError(f"spacing must be positive, got {spacing}")
         axis = spacing * (torch.arange(grid_size, dtype=torch.float64) - (grid_size - 1) / 2)
         centres = torch.cartesian_prod(axis, axis)
-        super().__init__(centres, std, n_train, n_val, seed, batch_size, num_workers)
+        super().__init__(centres, std, n_train, n_val, seed, batch_size, num_workers, n_predict)

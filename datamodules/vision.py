@@ -47,8 +47,9 @@ class _TorchvisionDataModule(WeightedDataModule):
     expected_location: str = ""  # the folder under data_dir that torchvision reads
     how_to_provide: str = ""
 
-    def __init__(self, data_dir: str = "data", download: bool = False, batch_size: int = 64, num_workers: int = 0):
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+    def __init__(self, data_dir: str = "data", download: bool = False, batch_size: int = 64, num_workers: int = 0,
+                 n_predict: int = 1000):
+        super().__init__(batch_size=batch_size, num_workers=num_workers, n_predict=n_predict)
         self.data_dir = Path(data_dir)
         self.download = download
 
@@ -133,8 +134,8 @@ class ImageFolder(WeightedDataModule):
               "a single sub-folder is fine for unlabelled data.")
 
     def __init__(self, root: str, image_size: int = 64, channels: int = 3, batch_size: int = 64,
-                 num_workers: int = 0) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
+                 num_workers: int = 0, n_predict: int = 1000) -> None:
+        super().__init__(batch_size=batch_size, num_workers=num_workers, n_predict=n_predict)
         if channels not in (1, 3):
             raise ValueError(f"channels must be 1 or 3, got {channels}")
         if image_size < 1:

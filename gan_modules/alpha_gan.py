@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_gans.gan_modules.base import AdversarialModule, NetworkFactory, build_network, eval_mode
+from lightning_gans.gan_modules.hyperparameters import factory_from_config, is_network_config
 from lightning_gans.gan_modules.losses import (
     alpha_gan_discriminator_loss,
     alpha_gan_encoder_loss,
@@ -100,10 +101,12 @@ class AlphaGAN(AdversarialModule):
             raise ValueError(
                 f"the code discriminator must not use batch norm (found {batch_norms[0]}); use norm='none' or 'layer'"
             )
-        self.encoder_optimizer = encoder_optimizer
-        self.code_discriminator_optimizer = code_discriminator_optimizer
+        self.encoder_optimizer = OptimizerSpec.coerce(encoder_optimizer)
+        self.code_discriminator_optimizer = OptimizerSpec.coerce(code_discriminator_optimizer)
 
     def _build_encoder(self, factory: EncoderFactory) -> nn.Module:
+        if is_network_config(factory):  # as checkpoints store factories
+            factory = factory_from_config(factory)
         if not callable(factory):
             raise TypeError(
                 f"encoder must be an nn.Module or a callable (data_shape, latent_dim) -> nn.Module, got {type(factory).__name__}"
@@ -142,10 +145,9 @@ class AlphaGAN(AdversarialModule):
         return (x - self.reconstruct(x)).abs().mean()
 
     # ------------------------------------------------------------------ optimization
-    def configure_optimizers(self):
-        return super().configure_optimizers() + [
-            self.encoder_optimizer.build(self.encoder.parameters()),
-            self.code_discriminator_optimizer.build(self.code_discriminator.parameters()),
+    def optimized_networks(self) -> list[tuple[nn.Module, OptimizerSpec]]:
+        return super().optimized_networks() + [
+            (self.encoder, self.encoder_optimizer), (self.code_discriminator, self.code_discriminator_optimizer),
         ]
 
     def training_step(self, batch: Any, batch_idx: int) -> None:

@@ -28,6 +28,7 @@ from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of
 from lightning_gans.gan_modules.ema import ExponentialMovingAverage
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.historical_averaging import ParameterAverage
+from lightning_gans.gan_modules.hyperparameters import factory_from_config, is_network_config, plain_hyperparameters
 from lightning_gans.gan_modules.losses import instance_noise_std
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
 from lightning_gans.gan_modules.packing import check_packing, pack, packed_shape
@@ -36,6 +37,7 @@ from lightning_gans.gan_modules.rng import (
     gather_rank_rng_states,
     rng_state,
     set_rank_rng_state,
+    seeded,
     set_rng_state,
 )
 
@@ -51,9 +53,12 @@ def _reinitialise(network: nn.Module) -> None:
 
 
 def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ...]) -> nn.Module:
-    """An ``nn.Module`` is used as given; anything else is called with the data shape to build one."""
+    """An ``nn.Module`` is used as given; a ``{"class_path", "init_args"}`` config (as checkpoints store
+    factories) or any other callable is called with the data shape to build one."""
     if isinstance(network, nn.Module):
         return network
+    if is_network_config(network):
+        network = factory_from_config(network)
     if not callable(network):
         raise TypeError(f"expected an nn.Module or a callable data_shape -> nn.Module, got {type(network).__name__}")
     return network(tuple(data_shape))
@@ -134,6 +139,9 @@ class AdversarialModule(pl.LightningModule):
             :mod:`lightning_gans.datamodules.contract`).
     """
 
+    #: The checkpoint key of the module's dotted class path (a plain ``Trainer`` records no class).
+    CHECKPOINT_CLASS_KEY = "adversarial_module_class"
+
     def __init__(
         self,
         generator: NetworkFactory,
@@ -165,6 +173,7 @@ class AdversarialModule(pl.LightningModule):
         # nn.Module instances are saved in state_dict; factories (class paths) go into hparams so
         # that load_generator can rebuild the networks.
         self.save_hyperparameters(ignore=module_instance_arguments(self))
+        self._keep_hyperparameters_plain()
         self.automatic_optimization = False
         self.batch_key = batch_key
         self.packing = packing
@@ -191,8 +200,8 @@ class AdversarialModule(pl.LightningModule):
         self.prior = prior
         self.n_critic = n_critic
         self.update_mode = update_mode
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
+        self.generator_optimizer = OptimizerSpec.coerce(generator_optimizer)
+        self.discriminator_optimizer = OptimizerSpec.coerce(discriminator_optimizer)
         self._init_stabilisers(instance_noise, instance_noise_anneal_steps, historical_averaging)
         # A frozen submodule, so it is checkpointed and moved with the module.
         self.generator_ema = (
@@ -204,6 +213,14 @@ class AdversarialModule(pl.LightningModule):
         self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
         self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
+
+    def _keep_hyperparameters_plain(self) -> None:
+        """Hyper-parameters as plain data (:mod:`~lightning_gans.gan_modules.hyperparameters`), so that the
+        checkpoints load under torch's ``weights_only=True``; factories with no plain form are left out."""
+        plain = plain_hyperparameters(self.hparams)
+        self.remove_ignored_hparams([name for name in self.hparams if name not in plain])
+        self.hparams.update(plain)
+        self._hparams_initial = copy.deepcopy(self.hparams)  # what the loggers get, as save_hyperparameters sets it
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -240,13 +257,27 @@ class AdversarialModule(pl.LightningModule):
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
         """``n`` samples in data space from :attr:`sampling_generator` in eval mode, with no graph."""
+        return self.sample_from(self.sample_latent(n))
+
+    @torch.no_grad()
+    def sample_from(self, z: Tensor) -> Tensor:
+        """:attr:`sampling_generator` in eval mode applied to the latent codes ``z``, with no graph."""
         generator = self.sampling_generator
         was_training = generator.training
         generator.eval()
         try:
-            return generator(self.sample_latent(n))
+            return generator(z)
         finally:
             generator.train(was_training)
+
+    def latent_codes(self, indices: Tensor) -> Tensor:
+        """One latent code a sample index, each drawn from its own CPU generator seeded with the index:
+        sample ``i`` is the same whatever the batch size, device or number of processes."""
+        codes = torch.stack([torch.randn(self.latent_dim, generator=torch.Generator().manual_seed(int(i)))
+                             for i in indices])
+        if self.prior == "uniform":
+            codes = torch.erf(codes / 2**0.5)  # 2 Phi(z) - 1 of a standard normal z is U(-1, 1)
+        return codes.to(self.device)
 
     def _update_generator_ema(self) -> None:
         """Fold the generator's new weights into its moving average (call after each generator step,
@@ -260,6 +291,33 @@ class AdversarialModule(pl.LightningModule):
     def pack(self, x: Tensor) -> Tensor:
         """``x`` as the discriminator sees it: packs of ``packing`` examples (``x`` itself when ``packing`` is 1)."""
         return pack(x, self.packing)
+
+    # ------------------------------------------------------------------ validate, test, predict
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        """The discriminator's mean score (logit / critic value) on held-out real data and on as many
+        samples, logged per epoch as ``val/discriminator_real`` and ``val/discriminator_fake``: a real
+        score that drifts away from the training data's marks a discriminator that overfits (Karras
+        et al. 2020, Sec. 2).  The sample metrics (mode coverage, FID, ...) come from the
+        :class:`~lightning_gans.callbacks.evaluation.Evaluation` callback at the end of the epoch.
+        The fakes' noise comes from a forked RNG, so validating never changes a training run."""
+        self._log_discriminator_scores(self.real_from_batch(batch), batch_idx, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        """As :meth:`validation_step`, logged as ``test/...``."""
+        self._log_discriminator_scores(self.real_from_batch(batch), batch_idx, "test")
+
+    def _log_discriminator_scores(self, real: Tensor, batch_idx: int, prefix: str) -> None:
+        with seeded(batch_idx, self.device):
+            fake = self.sample(real.size(0))
+        scores = {"real": self.discriminator(real).float().mean(), "fake": self.discriminator(fake).float().mean()}
+        self.log_dict({f"{prefix}/discriminator_{kind}": value for kind, value in scores.items()}, sync_dist=True)
+        if self.trainer.state.fn == "fit":  # a fit's validation epochs go on its optimizer-step axis (_log_step_axis)
+            self.log("step", float(self.global_step))
+
+    def predict_step(self, batch: Tensor, batch_idx: int) -> Tensor:
+        """Samples of :attr:`sampling_generator` for a batch of sample indices (the datamodules'
+        ``predict_dataloader``), the noise of each from its index (:meth:`latent_codes`)."""
+        return self.sample_from(self.latent_codes(batch))
 
     # ------------------------------------------------------------------ stabilising techniques
     def _init_stabilisers(self, instance_noise: float, anneal_steps: int, historical_averaging: float) -> None:
@@ -302,11 +360,12 @@ class AdversarialModule(pl.LightningModule):
             getattr(self, f"{player}_average").update(getattr(self, player))
 
     # ------------------------------------------------------------------ optimization
+    def optimized_networks(self) -> list[tuple[nn.Module, OptimizerSpec]]:
+        """Every trained network with its optimizer settings, in the order of ``configure_optimizers``."""
+        return [(self.generator, self.generator_optimizer), (self.discriminator, self.discriminator_optimizer)]
+
     def configure_optimizers(self):
-        return [
-            self.generator_optimizer.build(self.generator.parameters()),
-            self.discriminator_optimizer.build(self.discriminator.parameters()),
-        ]
+        return [spec.build(network.parameters()) for network, spec in self.optimized_networks()]
 
     @property
     def grad_scaler(self) -> Optional[torch.amp.GradScaler]:
@@ -447,8 +506,16 @@ class AdversarialModule(pl.LightningModule):
         return f"{advice}, or use a method with a gradient penalty (WGANGP, NSGANGP)."
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self._step_values_are_kept():
+            self._log_step_axis()
         if self.finite_check.is_deferred(self.device) and self._step_values_are_kept():
             self.finite_check.raise_if_any()
+
+    def _log_step_axis(self) -> None:
+        """Log ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints,
+        ``Evaluation`` and ``SampleFigures``), which Lightning then uses as the loggers' step instead
+        of its count of batches, so that losses, evaluations and pictures share one axis."""
+        self.log_dict({"step": float(self.global_step), "epoch": float(self.current_epoch)})
 
     def on_train_epoch_end(self) -> None:
         self.finite_check.raise_if_any()
@@ -565,6 +632,7 @@ class AdversarialModule(pl.LightningModule):
     # ------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.finite_check.raise_if_any()  # never write weights updated from a NaN/inf loss
+        checkpoint[self.CHECKPOINT_CLASS_KEY] = f"{type(self).__module__}.{type(self).__qualname__}"
         checkpoint["rng_state"] = rng_state()
         if self._trainer is not None and self.trainer.world_size > 1:
             checkpoint["rng_state_per_rank"] = gather_rank_rng_states(self.trainer.strategy.all_gather, self.device)
@@ -588,9 +656,15 @@ class AdversarialModule(pl.LightningModule):
         training batch nothing does (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader` seeds its
         workers from its own generator), as in the uninterrupted run after the checkpoint was written.
 
+        A resumed run's optimizers take the module's optimizer settings (the checkpoint's optimizer
+        states hold the settings they were trained with, which the command line may have changed).
+
         Under DDP every rank gets its own stream (:func:`~lightning_gans.gan_modules.rng.decorrelate_rank`); a resumed
         DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
+        if self.trainer.ckpt_path is not None:  # the run's settings, not those the optimizer states restored
+            for optimizer, (_, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
+                spec.apply_to(optimizer)
         state, self._rng_state_to_restore = self._rng_state_to_restore, None
         per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
         world_size, rank = self.trainer.world_size, self.trainer.global_rank

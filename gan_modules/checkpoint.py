@@ -1,15 +1,66 @@
-"""``load_generator``: a checkpoint written by ``train.py`` back to a module that can ``sample(n)``."""
+"""Checkpoints back to modules: ``load_generator`` and what it needs to read a checkpoint's class and networks.
+
+Every checkpoint this library or a plain ``Trainer`` writes loads under torch's default
+``weights_only=True`` (the hyper-parameters are plain data: :mod:`~lightning_gans.gan_modules.hyperparameters`).
+"""
 
 from __future__ import annotations
 
+import inspect
 import pickle
 import zipfile
 from pathlib import Path
+from typing import Any, Optional
 
 import lightning.pytorch as pl
 import torch
 
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
+from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.hyperparameters import imported_class
+
+
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A Lightning checkpoint as a dict, read with ``weights_only=True``; one clear error when it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path.resolve()}")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt?)")
+    try:
+        checkpoint = torch.load(path, map_location=map_location)
+    except pickle.UnpicklingError as error:  # torch refused an object that is not plain data
+        lines = [line.strip() for line in str(error).splitlines() if "Unsupported global" in line]
+        refused = lines[0].split(" was not")[0] if lines else ""
+        raise ValueError(
+            f"{path} holds objects other than tensors and plain data (written by an older version of this "
+            f"library?); if you trust the file, read it with torch.load(path, weights_only=False). {refused}"
+        ) from error
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
+        raise ValueError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt?): {error}") from error
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
+        raise ValueError(f"{path} is not a Lightning checkpoint of a GAN module (no state_dict/hyper_parameters)")
+    return checkpoint
+
+
+def checkpoint_class_path(checkpoint: dict[str, Any]) -> Optional[str]:
+    """The dotted path of the module class that wrote ``checkpoint`` (the Lightning CLI's ``_class_path``
+    or :attr:`AdversarialModule.CHECKPOINT_CLASS_KEY`), ``None`` when it records none."""
+    return checkpoint.get("hyper_parameters", {}).get("_class_path") or checkpoint.get(
+        AdversarialModule.CHECKPOINT_CLASS_KEY)
+
+
+def network_arguments(module_class: type) -> list[str]:
+    """The ``__init__`` arguments without a default of ``module_class`` and its parents: its networks."""
+    names: list[str] = []
+    for klass in module_class.__mro__:
+        if issubclass(klass, AdversarialModule) and "__init__" in vars(klass):
+            for parameter in inspect.signature(klass.__init__).parameters.values():
+                required = parameter.default is parameter.empty and parameter.name != "self"
+                named = parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+                if required and named and parameter.name not in names:
+                    names.append(parameter.name)
+    return names
 
 
 def load_generator(
@@ -22,28 +73,29 @@ def load_generator(
     instead (``sample(n)`` draws from the mixture, ``len(mixture)`` components with ``mixture.weights``); the
     module being trained is then not returned.
 
-    Works for any checkpoint ``train.py`` wrote (the Lightning CLI stores the class path and the
-    network configs in the checkpoint's hyper-parameters).  The module's class must be importable:
+    Works for any checkpoint ``train.py`` or a plain ``Trainer`` wrote whose networks were given as
+    class paths (the CLI), classes or ``functools.partial``\\ s of classes; networks given as
+    ``nn.Module`` instances are not in a checkpoint, and the error says which to pass to
+    ``Method.load_from_checkpoint(path, generator=..., ...)``.  The module's class must be imported:
     the library's own methods are imported here; import your own classes before calling this.
     """
     import lightning_gans.gan_modules  # noqa: F401  (registers the library's LightningModule subclasses)
 
     path = Path(checkpoint_path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path.resolve()}")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=False)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as error:
-        raise ValueError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt?): {error}") from error
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint or "hyper_parameters" not in checkpoint:
-        raise ValueError(f"{path} is not a Lightning checkpoint of a GAN module (no state_dict/hyper_parameters)")
-    hparams = checkpoint["hyper_parameters"]
-    if "generator" not in hparams:
+    checkpoint = read_checkpoint(path, map_location)
+    class_path = checkpoint_class_path(checkpoint)
+    if class_path is None:
+        raise ValueError(f"{path} does not record its module's class (not written by a module of this library); "
+                         "load it with YourMethod.load_from_checkpoint(path)")
+    module_class = imported_class(class_path, AdversarialModule)
+    missing = [name for name in network_arguments(module_class) if name not in checkpoint["hyper_parameters"]]
+    if missing:
+        passed = ", ".join(f"{name}=..." for name in missing)
         raise ValueError(
-            f"{path} does not record how to build its generator: the module was given nn.Module instances, "
-            "which are not saved as hyper-parameters. Build the same module yourself and call "
-            "module.load_state_dict(torch.load(path)['state_dict'])."
+            f"{path} does not store how to build {', '.join(missing)} ({module_class.__name__} was given nn.Module "
+            f"instances or factories without a class path): build them as for training and load with "
+            f"{module_class.__name__}.load_from_checkpoint(path, {passed})"
         )
-    module = pl.LightningModule.load_from_checkpoint(path, map_location=map_location)
+    module = module_class.load_from_checkpoint(path, map_location=map_location)
     mixture = GeneratorMixture.from_lightning_checkpoint(checkpoint, template=module.generator)
     return mixture if mixture is not None else module.eval()

@@ -1,9 +1,9 @@
-"""Per-player optimizer settings that the Lightning CLI can set and a checkpoint can pickle."""
+"""Per-player optimizer settings that the Lightning CLI can set; checkpoints store them as plain dicts."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable, Literal
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Iterable, Literal, Mapping
 
 import torch
 
@@ -14,7 +14,8 @@ class OptimizerSpec:
 
     ``betas`` is used by Adam, ``alpha`` by RMSprop (PyTorch's default 0.99, as in the WGAN
     reference code), ``momentum`` by SGD and RMSprop.  From the command line:
-    ``--model.discriminator_optimizer.lr=1e-4``.
+    ``--model.discriminator_optimizer.lr=1e-4``.  A module's hyper-parameters (hence its
+    checkpoints) hold :meth:`as_dict`, which the modules take back through :meth:`coerce`.
     """
 
     name: Literal["adam", "rmsprop", "sgd"] = "adam"
@@ -30,13 +31,41 @@ class OptimizerSpec:
         if not all(0.0 <= b < 1.0 for b in self.betas):
             raise ValueError(f"OptimizerSpec.betas must lie in [0, 1), got {self.betas}")
 
-    def build(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    @classmethod
+    def coerce(cls, value: "OptimizerSpec | Mapping[str, Any]") -> "OptimizerSpec":
+        """``value`` itself, or the spec that a dict of its fields (:meth:`as_dict`) describes."""
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError(f"expected an OptimizerSpec or a dict of its fields, got {type(value).__name__}")
+        unknown = sorted(set(value) - {field.name for field in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown OptimizerSpec fields {unknown}; the fields are {[f.name for f in fields(cls)]}")
+        settings = dict(value)
+        if "betas" in settings:
+            settings["betas"] = tuple(settings["betas"])
+        return cls(**settings)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain data (betas as a list, as the Lightning CLI writes them)."""
+        return {**asdict(self), "betas": list(self.betas)}
+
+    def param_group_settings(self) -> dict[str, Any]:
+        """The settings as the optimizer's ``param_groups`` hold them."""
         if self.name == "adam":
-            return torch.optim.Adam(params, lr=self.lr, betas=tuple(self.betas), weight_decay=self.weight_decay)
+            return {"lr": self.lr, "betas": tuple(self.betas), "weight_decay": self.weight_decay}
         if self.name == "rmsprop":
-            return torch.optim.RMSprop(
-                params, lr=self.lr, alpha=self.alpha, momentum=self.momentum, weight_decay=self.weight_decay
-            )
+            return {"lr": self.lr, "alpha": self.alpha, "momentum": self.momentum, "weight_decay": self.weight_decay}
         if self.name == "sgd":
-            return torch.optim.SGD(params, lr=self.lr, momentum=self.momentum, weight_decay=self.weight_decay)
+            return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
         raise ValueError(f"unknown optimizer {self.name!r}; choose 'adam', 'rmsprop' or 'sgd'")
+
+    def build(self, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        optimizer = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop, "sgd": torch.optim.SGD}
+        settings = self.param_group_settings()
+        return optimizer[self.name](params, **settings)
+
+    def apply_to(self, optimizer: torch.optim.Optimizer) -> None:
+        """Set these settings on ``optimizer``, e.g. after a checkpoint's optimizer state restored its own."""
+        for group in optimizer.param_groups:
+            group.update(self.param_group_settings())

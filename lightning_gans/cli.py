@@ -12,10 +12,10 @@ linked into the model, so the networks are built for the data they see.
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import lightning.pytorch as pl
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 import lightning_gans.callbacks  # noqa: F401  (registers the library's callbacks for the CLI)
@@ -23,13 +23,11 @@ import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
 import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
+from lightning_gans.callbacks import Evaluation, SampleWriter, SaveOnInterrupt, StepProgressBar
 from lightning_gans.callbacks.run_directory import run_directory
+from lightning_gans.checkpoint_config import check_checkpoint_matches
 from lightning_gans.datamodules.contract import data_shape_of
 from lightning_gans.errors import user_errors_as_one_line
-
-
-# The datamodules serve their held-out split to modules with a validation_step; ours have none.
-warnings.filterwarnings("ignore", message=".*val_dataloader.*but have no `validation_step`")
 
 
 class SaveAndLogConfig(SaveConfigCallback):
@@ -63,6 +61,48 @@ def linked_data_shape(datamodule: pl.LightningDataModule) -> tuple[int, ...]:
 class GANCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         parser.link_arguments("data", "model.init_args.data_shape", compute_fn=linked_data_shape, apply_on="instantiate")
+
+    def parse_arguments(self, parser, args) -> None:
+        """Parse, then hold ``--ckpt_path`` against the command line's model (:mod:`lightning_gans.checkpoint_config`)."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        self._command_line_model = None
+        if subcommand and self.config[subcommand].get("ckpt_path"):
+            self._command_line_model = self.config[subcommand].model.clone()
+            check_checkpoint_matches(self.config[subcommand].ckpt_path, self._command_line_model)
+
+    def before_instantiate_classes(self) -> None:
+        """Undo LightningCLI's replacement of the model config by the checkpoint's hyper-parameters."""
+        if self._command_line_model is not None:
+            self.config[self.config.subcommand].model = self._command_line_model
+
+    def _add_when_missing(self, callback_type: type) -> None:
+        if not any(isinstance(callback, callback_type) for callback in self.trainer.callbacks):
+            self.trainer.callbacks.append(callback_type())
+
+    def before_fit(self) -> None:
+        """Ctrl-C and SIGTERM end the fit with a checkpoint (:class:`SaveOnInterrupt`), and Lightning's
+        default progress bar becomes one on the optimizer-step clock of ``max_steps``."""
+        self._add_when_missing(SaveOnInterrupt)
+        bar = self.trainer.progress_bar_callback
+        if type(bar) is TQDMProgressBar:
+            self.trainer.callbacks[self.trainer.callbacks.index(bar)] = StepProgressBar(bar.refresh_rate)
+
+    def before_validate(self) -> None:
+        """``validate`` scores the checkpoint with the run's ``Evaluation`` callback, or the data's default metrics."""
+        self._add_when_missing(Evaluation)
+
+    def before_test(self) -> None:
+        self._add_when_missing(Evaluation)
+
+    def before_predict(self) -> None:
+        """``predict`` writes its samples with the run's ``SampleWriter``, or one with the defaults."""
+        self._add_when_missing(SampleWriter)
+
+    def after_predict(self) -> None:
+        writer = next(callback for callback in self.trainer.callbacks if isinstance(callback, SampleWriter))
+        if self.trainer.is_global_zero:
+            print(f"samples:       {writer.output_dir.resolve()}  (samples.pt, samples.png)")
 
 
 def report_outputs(trainer: pl.Trainer) -> None:
@@ -118,6 +158,9 @@ def main(args: list[str] | None = None) -> GANCLI:
         )
     if cli.subcommand == "fit":
         report_outputs(cli.trainer)
+        interrupted = next(c for c in cli.trainer.callbacks if isinstance(c, SaveOnInterrupt)).signal_received
+        if interrupted is not None:
+            raise SystemExit(128 + interrupted)  # the shell's convention for a process ended by a signal
     return cli
 
 

@@ -61,8 +61,7 @@ def resume(method: str, checkpoint: Path, max_steps: int, seed: int = 1234, **op
     pl.seed_everything(seed, verbose=False)  # anything but the original seed
     module = scale_methods.build(method, **options)
     trainer = scale_methods.trainer(max_steps=max_steps)
-    # weights_only=False: the test's hyper-parameters hold functools.partial network factories
-    trainer.fit(module, datamodule=scale_methods.ring(), ckpt_path=checkpoint, weights_only=False)
+    trainer.fit(module, datamodule=scale_methods.ring(), ckpt_path=checkpoint)  # torch's weights_only=True
     assert trainer.global_step == max_steps
     return module
 
@@ -97,7 +96,7 @@ def test_generator_ema_and_n_critic_counters_resume_exactly(tmp_path):
     total = steps_for(module, BATCHES)
     trainer = scale_methods.trainer(max_steps=total, callbacks=[SaveAt(tmp_path, (MID_EPOCH,))])
     trainer.fit(module, datamodule=scale_methods.ring())
-    checkpoint = torch.load(tmp_path / "batch3.ckpt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "batch3.ckpt")
     counters = checkpoint["adversarial_counters"]  # 3 batches with n_critic=2: D, D+G, D
     assert (counters["generator_steps"], counters["discriminator_steps_since_generator_step"]) == (1, 1)
     assert any(key.startswith("generator_ema.") for key in checkpoint["state_dict"])

@@ -403,7 +403,9 @@ class AdversarialModule(pl.LightningModule):
             told = "" if self._data_shape_given else ", the default for network factories when it is not given"
             raise ValueError(f"the training batches hold examples of shape {shape}, but the module's data_shape is "
                              f"{self.data_shape}{told}: pass data_shape={shape}")
-        with torch.no_grad(), eval_mode(self.generator, self.discriminator):  # no state or random number changes
+        # no state or random number changes; in the run's precision, as the training steps will be
+        with torch.no_grad(), eval_mode(self.generator, self.discriminator), \
+                self.trainer.precision_plugin.forward_context():
             fake = self.generator(torch.zeros(2 * self.packing, self.latent_dim, device=self.device))
             if tuple(fake.shape[1:]) != shape:
                 raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape "

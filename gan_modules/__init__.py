@@ -12,6 +12,6 @@ from lightning_gans.gan_modules.wgan import WGAN
 from lightning_gans.gan_modules.wgan_gp import WGANGP
 
 __all__ = [
-    "AdversarialModule", "AlphaGAN", "GAN", "GeneratorMixture", "ModularGAN", "NSGANGP", "OptimizerSpec", "WGAN", "WGANGP",
-    "load_generator",
+    "AdversarialModule", "AlphaGAN", "GAN", "GeneratorMixture", "ModularGAN", "NSGANGP", "OptimizerSpec", "WGAN",
+    "WGANGP", "load_generator",
 ]

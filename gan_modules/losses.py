@@ -222,8 +222,9 @@ def zero_centred_penalty(
     (arXiv:1801.04406), eqs. 9-10 without ``gamma``: the squared norm is summed over all non-batch
     dims (StyleGAN2 reference code: ``r1_grads.square().sum([1,2,3])``), never through a square
     root, whose gradient is undefined where the gradient vanishes.  The factor 1/2 is the paper's:
-    with it the caller's weight is ``gamma`` (StyleGAN2 code: ``r1_penalty * (r1_gamma / 2)``); the
-    authors' GAN_stability code weighs ``E||grad||^2`` by ``reg_param`` instead, i.e. ``reg_param = gamma/2``.
+    with it the caller's weight is ``gamma`` (StyleGAN2 code: ``r1_penalty * (r1_gamma / 2)``).  The
+    authors' code weighs ``E||grad||^2`` by ``reg_param`` instead, so its ``reg_param`` is ``gamma/2``
+    [code: LMescheder/GAN_stability ``gan_training/train.py``, ``reg_param * compute_grad2(...).mean()``].
     """
     grad = input_gradients(critic, points, scaler)
     with torch.autocast(device_type=grad.device.type, enabled=False):
@@ -240,7 +241,7 @@ def zero_centred_penalty(
 def interpolate_penalty(
     critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scaler: Optional[torch.amp.GradScaler] = None
 ) -> Tensor:
-    """WGAN-GP's penalty (Gulrajani et al. 2017, eq. 3): :func:`gradient_penalty` at :func:`interpolates` of real and fake."""
+    """WGAN-GP's penalty (Gulrajani et al. 2017, eq. 3): :func:`gradient_penalty` at :func:`interpolates`."""
     return gradient_penalty(critic, interpolates(real, fake), scaler=scaler)
 
 
@@ -264,7 +265,7 @@ def dragan_penalty(
 def r1_penalty(
     critic: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, scaler: Optional[torch.amp.GradScaler] = None
 ) -> Tensor:
-    """R1 (Mescheder et al. 2018, eq. 9): ``(1/2) E_{x ~ p_data}[||grad D(x)||^2]``, on the real data; ``fake`` is unused.
+    """R1 (Mescheder et al. 2018, eq. 9): ``(1/2) E_{x ~ p_data}[||grad D(x)||^2]``, at the reals; ``fake`` is unused.
 
     Times the weight ``gamma`` it is the paper's ``gamma/2 E||grad D(x)||^2`` (:func:`zero_centred_penalty`).
     """
@@ -305,7 +306,9 @@ def lazy_penalty_weight(weight: float, interval: int, discriminator_step: int) -
     eager penalty, ``weight`` at every step.
     """
     if interval < 1 or discriminator_step < 0:
-        raise ValueError(f"interval must be at least 1 and discriminator_step non-negative, got {interval} and {discriminator_step}")
+        raise ValueError(
+            f"interval must be at least 1 and discriminator_step non-negative, got {interval} and {discriminator_step}"
+        )
     return weight * interval if discriminator_step % interval == 0 else 0.0
 
 

@@ -166,7 +166,8 @@ def test_lazy_steps_count_discriminator_steps_under_n_critic():
 # ---------------------------------------------------------------- options and the batch-coupling check
 def test_modular_gan_rejects_unknown_options():
     for kwargs, message in [({"loss": "least_squares"}, "loss must be one of"), ({"penalty": "r3"}, "penalty must be"),
-                            ({"penalty_weight": -1.0}, "penalty_weight"), ({"penalty_interval": 0}, "penalty_interval")]:
+                            ({"penalty_weight": -1.0}, "penalty_weight"),
+                            ({"penalty_interval": 0}, "penalty_interval")]:
         with pytest.raises(ValueError, match=message):
             ModularGAN(LinearGenerator, LinearCritic, **kwargs)
 
@@ -204,3 +205,13 @@ def test_hinge_r1_config_parses_and_names_its_step_budget(capsys, config):
     init = printed["model"]["init_args"]
     assert printed["model"]["class_path"].split(".")[-1] == "ModularGAN"
     assert (init["loss"], init["penalty"]) == ("hinge", "r1") and printed["trainer"]["max_steps"] > 0
+
+
+@pytest.mark.parametrize("cls, kwargs", [(WGANGP, {"penalty_interval": 2}), (NSGANGP, {"penalty": "dragan"}),
+                                         (ModularGAN, {"loss": "wasserstein", "penalty": "r2", "penalty_weight": 3.0})])
+def test_hyperparameters_are_the_methods_own_arguments_and_rebuild_it(cls, kwargs):
+    module = cls(tiny_mlp_generator, tiny_mlp_critic, **kwargs)
+    assert "loss" not in module.hparams or cls is ModularGAN  # the composition is no hidden hyper-parameter
+    rebuilt = cls(**module.hparams)  # as load_from_checkpoint and AdaGAN's reset_networks build it
+    assert (rebuilt.loss_name, rebuilt.penalty_name, rebuilt.penalty_weight, rebuilt.penalty_interval) == (
+        module.loss_name, module.penalty_name, module.penalty_weight, module.penalty_interval)

@@ -1,4 +1,4 @@
-"""Training the Wasserstein / gradient-penalty family with its configs: mode coverage on the toy mixtures.
+"""Training the Wasserstein, gradient-penalty and hinge + R1 configs: mode coverage on the toy mixtures.
 
 The CI runs (a few hundred steps) assert a clear improvement over the untrained generator; the slow runs use each
 config's full step budget and assert the issue's targets (ring8: 8/8 modes and at least half of 2,500 samples
@@ -42,7 +42,8 @@ def untrained_ring8(tmp_path_factory):
 
 
 # steps: a few percent of each config's budget; the penalised NS-GANs (Adam 1e-4) need 1,200 to halve the distance
-@pytest.mark.parametrize("method, steps", [("wgan", 600), ("wgan_gp", 600), ("nsgan_gp", 1200), ("dragan_ns", 1200)])
+@pytest.mark.parametrize("method, steps", [("wgan", 600), ("wgan_gp", 600), ("nsgan_gp", 1200), ("dragan_ns", 1200),
+                                           ("hinge_r1", 600)])
 def test_short_ring8_run_improves_on_the_untrained_generator(method, steps, untrained_ring8, tmp_path):
     stats, _ = train(f"configs/ring8_{method}.yaml", tmp_path, f"--trainer.max_steps={steps}",
                      "--data.init_args.n_train=20000")
@@ -50,7 +51,7 @@ def test_short_ring8_run_improves_on_the_untrained_generator(method, steps, untr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns"])
+@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns", "hinge_r1"])
 def test_ring8_config_captures_all_modes_with_half_high_quality(method, tmp_path):
     stats, _ = train(f"configs/ring8_{method}.yaml", tmp_path)
     assert stats["modes_captured"] == 8
@@ -58,7 +59,7 @@ def test_ring8_config_captures_all_modes_with_half_high_quality(method, tmp_path
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns"])
+@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns", "hinge_r1"])
 def test_grid25_config_captures_at_least_20_modes(method, tmp_path):
     stats, _ = train(f"configs/grid25_{method}.yaml", tmp_path)
     assert stats["modes_captured"] >= 20

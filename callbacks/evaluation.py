@@ -116,12 +116,14 @@ class Evaluation(pl.Callback):
         batch_size: samples generated per call of ``sample`` (default 100, the batch of the IS
             reference code, improved-gan ``inception_score.py``).
         feature_extractor_weights_path: local Inception-v3 weights for ``fid``/``kid``/``is``
-            (``weights-inception-2015-12-05-6726825d.pth``); default: the torch hub cache.
+            (``weights-inception-2015-12-05-6726825d.pth``); default: the torch hub cache, then the
+            pool3-only weights of the ``fid`` extra (FID/KID; the default metrics then leave out IS).
         download_weights: fetch the Inception weights into the torch hub cache when missing.
         centres, std: the mixture for ``mode_coverage`` (default: the datamodule's ``centres``/``std``).
         threshold, min_per_mode: mode coverage settings (defaults 3 std and 1 sample [VEEGAN/PacGAN]).
         kid_subsets, kid_subset_size, is_splits: see :class:`lightning_gans.gan_modules.metrics.InceptionMetrics`.
-        cache_dir: where the digits classifier is cached (default ``~/.cache/lightning_gans``).
+        cache_dir: where the digits classifier and the converted ``fid`` weights are cached (default
+            ``$LIGHTNING_GANS_CACHE`` or ``~/.cache/lightning_gans``).
         seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
             left untouched).
         evaluate_at_end: also evaluate when training ends.

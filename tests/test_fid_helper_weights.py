@@ -38,14 +38,6 @@ def converted(tmp_path_factory):
     return converted_weights_file(tmp_path_factory.mktemp("cache"))
 
 
-@pytest.fixture
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @needs_wheel
 @pytest.mark.usefixtures("one_thread")
 def test_converted_extractor_equals_the_torchscript(converted):

@@ -155,16 +155,6 @@ def random_inception_weights(tmp_path_factory):
     return path
 
 
-@pytest.fixture
-def one_thread():
-    """Inception-v3 at 299 px on a shared 2-core machine: one thread took 0.35 s for 2 images, two took
-    1-7.5 s (oversubscription); the tests only exercise the code path."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.usefixtures("one_thread")
 def test_inception_metrics_end_to_end_feed_uint8_rgb_once(random_inception_weights, empty_torch_home):
     metrics = InceptionMetrics(feature_extractor_weights_path=random_inception_weights, kid_subsets=2, is_splits=1)

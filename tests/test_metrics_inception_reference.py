@@ -14,6 +14,8 @@ from lightning_gans.gan_modules.metrics.fid_helper_weights import inception_skel
 from lightning_gans.gan_modules.metrics.images import to_rgb_uint8
 from lightning_gans.gan_modules.metrics.inception import build_fid, build_kid, inception_extractor
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.fixture(scope="module")
 def he_initialised_weights(tmp_path_factory):
@@ -27,14 +29,6 @@ def he_initialised_weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("inception") / "inception_he.pth"
     torch.save(net.state_dict(), path)
     return path
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def digits_like(n, side, seed, brightness=0.0):

@@ -510,8 +510,8 @@ class AdversarialModule(pl.LightningModule):
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         if self._step_values_are_kept():
             self._log_step_axis()
-        if self.finite_check.is_deferred(self.device) and self._step_values_are_kept():
-            self.finite_check.raise_if_any()
+            if self.finite_check.is_deferred(self.device):
+                self.finite_check.raise_if_any()
 
     def _log_step_axis(self) -> None:
         """Log ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints,

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
 from lightning_gans.gan_modules.ema import ExponentialMovingAverage
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.gradient_sync import PlayerGradientSync
 from lightning_gans.gan_modules.historical_averaging import ParameterAverage
 from lightning_gans.gan_modules.losses import instance_noise_std
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
@@ -186,6 +187,7 @@ class AdversarialModule(pl.LightningModule):
         self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
         self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
+        self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -285,6 +287,17 @@ class AdversarialModule(pl.LightningModule):
             self.generator_optimizer.build(self.generator.parameters()),
             self.discriminator_optimizer.build(self.discriminator.parameters()),
         ]
+
+    def manual_backward(self, loss: Tensor, *args: Any, **kwargs: Any) -> None:
+        """Lightning's ``manual_backward``; under plain DDP with DDP's gradient sync blocked, and then the
+        gradients of this pass (the toggled player's) averaged over the processes by the module
+        (:mod:`lightning_gans.gan_modules.gradient_sync`)."""
+        if not self.gradient_sync.active:
+            super().manual_backward(loss, *args, **kwargs)
+            return
+        with self.trainer.strategy.block_backward_sync():
+            super().manual_backward(loss, *args, **kwargs)
+        self.gradient_sync.average_gradients(p for p in self.parameters() if p.requires_grad)
 
     @property
     def grad_scaler(self) -> Optional[torch.amp.GradScaler]:
@@ -430,6 +443,7 @@ class AdversarialModule(pl.LightningModule):
         self.finite_check.raise_if_any()
 
     def on_train_end(self) -> None:
+        self.gradient_sync.stop()
         self.finite_check.raise_if_any()
 
     # ------------------------------------------------------------------ logging
@@ -525,6 +539,7 @@ class AdversarialModule(pl.LightningModule):
         Under DDP every rank gets its own stream (:func:`~lightning_gans.gan_modules.rng.decorrelate_rank`); a resumed
         DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
+        self.gradient_sync.start(self.trainer)  # plain DDP: the module syncs the players' gradients
         state, self._rng_state_to_restore = self._rng_state_to_restore, None
         per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
         world_size, rank = self.trainer.world_size, self.trainer.global_rank

@@ -1,7 +1,9 @@
-"""Every method under DDP on two CPU processes (gloo): both ranks end with bit-identical weights.
+"""Every method under plain DDP on two CPU processes (gloo): both ranks end with bit-identical weights.
 
 One subprocess runs tests/scripts/ddp_methods.py, which trains each available method (and AdaGAN
-around NS-GAN) on two ranks with ``find_unused_parameters=True`` and writes what rank 0 gathered.
+around NS-GAN) on two ranks with plain ``DDPStrategy()`` (``--trainer.strategy ddp``, which stopped
+with DDP's unused-parameters error before the module synced its players' gradients itself) and
+writes what rank 0 gathered.
 """
 
 import json
@@ -39,4 +41,5 @@ def test_every_method_keeps_the_two_ranks_identical(tmp_path):
         assert steps[0] == steps[1] and result["generator_steps"][0] == result["generator_steps"][1], method
         assert result["generator_steps"][0] == (6 if method not in ("gan_k2", "wgan", "wgan_gp") else 3), method
     assert results["nsgan"]["resumed_equals_uninterrupted"]
+    assert results["nsgan"]["same_weights_as_find_unused_parameters"]  # DDP's own sync: the same numbers
     assert results["adagan"]["adagan_stages"] == 2 and results["adagan"]["identical_adagan_weights"]

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent / "scripts"))
 
 import scale_methods  # noqa: E402
@@ -43,3 +45,16 @@ def test_every_method_keeps_the_two_ranks_identical(tmp_path):
     assert results["nsgan"]["resumed_equals_uninterrupted"]
     assert results["nsgan"]["same_weights_as_find_unused_parameters"]  # DDP's own sync: the same numbers
     assert results["adagan"]["adagan_stages"] == 2 and results["adagan"]["identical_adagan_weights"]
+
+
+@pytest.mark.slow  # ~1 min on a busy 2-core CPU: two CLI processes; the test above covers every method
+def test_the_cli_trains_under_plain_ddp_on_two_processes(tmp_path):
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    done = subprocess.run([sys.executable, "train.py", "fit", "--config", "configs/ring8_nsgan.yaml",
+                           "--trainer.strategy=ddp", "--trainer.devices=2", "--trainer.accelerator=cpu",
+                           "--trainer.max_steps=8", "--data.init_args.n_train=2048", "--data.init_args.n_val=0",
+                           "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "unused parameters" not in done.stderr and list(tmp_path.rglob("last.ckpt"))

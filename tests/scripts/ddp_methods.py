@@ -3,9 +3,8 @@
     python tests/scripts/ddp_methods.py OUTPUT_DIR [METHOD ...]
 
 Run as one subprocess by tests/test_ddp.py.  This process is rank 0 and starts rank 1 itself
-(``LOCAL_RANK`` etc. in the environment, so Lightning launches nothing), which lets one script run
-several fits in a row on one process group: Lightning's own launcher would re-run the whole
-script for rank 1 at the first fit, and a second fit would launch again.
+(``benchmarks/two_processes.py``), which lets one script run several fits in a row on one process
+group.
 
 For each method both ranks fit 6 batches (2 epochs of 3 batches of 16 from their half of 96 ring
 points) with plain DDP, ``strategy=DDPStrategy()`` (``--trainer.strategy ddp``: DDP does not search for
@@ -22,9 +21,6 @@ and resumed ends with the uninterrupted run's weights, and whether the same run 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 import warnings
@@ -33,12 +29,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import lightning.pytorch as pl  # noqa: E402
 import torch  # noqa: E402
 from lightning.pytorch.strategies import DDPStrategy  # noqa: E402
 
 import scale_methods  # noqa: E402
+from two_processes import is_rank_zero, run_on_two_processes  # noqa: E402
 
 N_TRAIN, BATCH_SIZE, EPOCHS = 96, 16, 2  # 3 batches per rank and epoch
 
@@ -139,41 +137,12 @@ def run(output_dir: Path, methods: list[str]) -> None:
     results = {method: train(method, output_dir) for method in methods}
     for result in results.values():
         del result["final_state"]
-    if int(os.environ["LOCAL_RANK"]) == 0:
+    if is_rank_zero():
         (output_dir / "results.json").write_text(json.dumps(results, indent=1))
 
 
-def close_process_group() -> None:
-    """Tear gloo down before the interpreter exits (otherwise its threads can abort the process)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main(output_dir: Path, methods: list[str]) -> int:
-    if "LOCAL_RANK" in os.environ:  # rank 1, started below
-        run(output_dir, methods)
-        close_process_group()
-        return 0
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), NODE_RANK="0", WORLD_SIZE="2")
-    partner = subprocess.Popen([sys.executable, __file__, str(output_dir), *methods],
-                               env={**os.environ, "LOCAL_RANK": "1"})
-    os.environ["LOCAL_RANK"] = "0"
-    try:
-        run(output_dir, methods)
-        close_process_group()
-    finally:
-        try:
-            code = partner.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            partner.kill()
-            code = -9
-    return code
+    return run_on_two_processes(__file__, [str(output_dir), *methods], lambda: run(output_dir, methods))
 
 
 if __name__ == "__main__":

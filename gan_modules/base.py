@@ -153,7 +153,7 @@ class AdversarialModule(pl.LightningModule):
         self.automatic_optimization = False
         self.batch_key = batch_key
         self._data_shape_given = data_shape is not None
-        self._data_checked = False  # the first training batch checks the data against data_shape and the networks
+        self._data_checked = False  # each fit's first batch checks the data against data_shape and the networks
         modules_given = isinstance(generator, nn.Module) and isinstance(discriminator, nn.Module)
         self.data_shape: Optional[tuple[int, ...]] = (
             tuple(data_shape) if data_shape is not None else None if modules_given else FACTORY_DEFAULT_SHAPE)
@@ -328,26 +328,19 @@ class AdversarialModule(pl.LightningModule):
             self._data_checked = True
 
     def _check_data(self, shape: tuple[int, ...]) -> None:
-        """The first batch's examples against ``data_shape``, the generator's samples and the discriminator's scores."""
+        """The first batch's examples against ``data_shape`` and the generator's samples (one forward of 2 codes)."""
         if self.data_shape is None:
             self._adopt_data_shape(shape)
         if shape != self.data_shape:
             told = "" if self._data_shape_given else ", the default for network factories when it is not given"
             raise ValueError(f"the training batches hold examples of shape {shape}, but the module's data_shape is "
                              f"{self.data_shape}{told}: pass data_shape={shape}")
-        with torch.no_grad(), eval_mode(self.generator, self.discriminator):  # no state or random number changes
-            fake = self.generator(torch.zeros(2, self.latent_dim, device=self.device))
-            if tuple(fake.shape[1:]) != shape:
-                raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape "
-                                 f"{tuple(fake.shape[1:])}, but the data have shape {shape}")
-            try:
-                scores = self.discriminator(fake)
-            except RuntimeError as error:
-                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) cannot take examples of "
-                                 f"shape {shape}: {error}") from error
-            if tuple(scores.shape) != (2,):
-                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) must return one score per "
-                                 f"example, shape (B,); for 2 examples it returned shape {tuple(scores.shape)}")
+        # in the training steps' precision (autocast), changing no state and drawing no random numbers
+        with self.trainer.precision_plugin.forward_context(), torch.no_grad(), eval_mode(self.generator):
+            made = tuple(self.generator(torch.zeros(2, self.latent_dim, device=self.device)).shape[1:])
+        if made != shape:
+            raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape {made}, "
+                             f"but the data have shape {shape}")
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.real_from_batch(batch)
@@ -540,6 +533,7 @@ class AdversarialModule(pl.LightningModule):
         DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
         self.gradient_sync.start(self.trainer)  # plain DDP: the module syncs the players' gradients
+        self._data_checked = False  # each fit checks its first batch
         state, self._rng_state_to_restore = self._rng_state_to_restore, None
         per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
         world_size, rank = self.trainer.world_size, self.trainer.global_rank

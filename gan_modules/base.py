@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
 from lightning_gans.gan_modules.ema import ExponentialMovingAverage
 from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.gradient_sync import PlayerGradientSync
 from lightning_gans.gan_modules.historical_averaging import ParameterAverage
 from lightning_gans.gan_modules.hyperparameters import factory_from_config, is_network_config, plain_hyperparameters
 from lightning_gans.gan_modules.losses import instance_noise_std
@@ -178,7 +179,7 @@ class AdversarialModule(pl.LightningModule):
         self.batch_key = batch_key
         self.packing = packing
         self._data_shape_given = data_shape is not None
-        self._data_checked = False  # the first training batch checks the data against data_shape and the networks
+        self._data_checked = False  # each fit's first batch checks the data against data_shape and the networks
         modules_given = isinstance(generator, nn.Module) and isinstance(discriminator, nn.Module)
         self.data_shape: Optional[tuple[int, ...]] = (
             tuple(data_shape) if data_shape is not None else None if modules_given else FACTORY_DEFAULT_SHAPE)
@@ -213,6 +214,7 @@ class AdversarialModule(pl.LightningModule):
         self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
         self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
+        self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
 
     def _keep_hyperparameters_plain(self) -> None:
         """Hyper-parameters as plain data (:mod:`~lightning_gans.gan_modules.hyperparameters`), so that the
@@ -367,6 +369,17 @@ class AdversarialModule(pl.LightningModule):
     def configure_optimizers(self):
         return [spec.build(network.parameters()) for network, spec in self.optimized_networks()]
 
+    def manual_backward(self, loss: Tensor, *args: Any, **kwargs: Any) -> None:
+        """Lightning's ``manual_backward``; under plain DDP with DDP's gradient sync blocked, and then the
+        gradients of this pass (the toggled player's) averaged over the processes by the module
+        (:mod:`lightning_gans.gan_modules.gradient_sync`)."""
+        if not self.gradient_sync.active:
+            super().manual_backward(loss, *args, **kwargs)
+            return
+        with self.trainer.strategy.block_backward_sync():
+            super().manual_backward(loss, *args, **kwargs)
+        self.gradient_sync.average_gradients(p for p in self.parameters() if p.requires_grad)
+
     @property
     def grad_scaler(self) -> Optional[torch.amp.GradScaler]:
         """The fp16 grad scaler of the running trainer (``None`` for 32-true, bf16 and outside fit)."""
@@ -396,28 +409,19 @@ class AdversarialModule(pl.LightningModule):
             self._data_checked = True
 
     def _check_data(self, shape: tuple[int, ...]) -> None:
-        """The first batch's examples against ``data_shape``, the generator's samples and the discriminator's scores."""
+        """The first batch's examples against ``data_shape`` and the generator's samples (one forward of 2 codes)."""
         if self.data_shape is None:
             self._adopt_data_shape(shape)
         if shape != self.data_shape:
             told = "" if self._data_shape_given else ", the default for network factories when it is not given"
             raise ValueError(f"the training batches hold examples of shape {shape}, but the module's data_shape is "
                              f"{self.data_shape}{told}: pass data_shape={shape}")
-        # no state or random number changes; in the run's precision, as the training steps will be
-        with torch.no_grad(), eval_mode(self.generator, self.discriminator), \
-                self.trainer.precision_plugin.forward_context():
-            fake = self.generator(torch.zeros(2 * self.packing, self.latent_dim, device=self.device))
-            if tuple(fake.shape[1:]) != shape:
-                raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape "
-                                 f"{tuple(fake.shape[1:])}, but the data have shape {shape}")
-            try:
-                scores = self.discriminator(self.pack(fake))
-            except RuntimeError as error:
-                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) cannot take examples of "
-                                 f"shape {shape}: {error}") from error
-            if tuple(scores.shape) != (2,):
-                raise ValueError(f"the discriminator ({type(self.discriminator).__name__}) must return one score per "
-                                 f"example, shape (B,); for 2 examples it returned shape {tuple(scores.shape)}")
+        # in the training steps' precision (autocast), changing no state and drawing no random numbers
+        with self.trainer.precision_plugin.forward_context(), torch.no_grad(), eval_mode(self.generator):
+            made = tuple(self.generator(torch.zeros(2, self.latent_dim, device=self.device)).shape[1:])
+        if made != shape:
+            raise ValueError(f"the generator ({type(self.generator).__name__}) makes samples of shape {made}, "
+                             f"but the data have shape {shape}")
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real = self.real_from_batch(batch)
@@ -523,6 +527,7 @@ class AdversarialModule(pl.LightningModule):
         self.finite_check.raise_if_any()
 
     def on_train_end(self) -> None:
+        self.gradient_sync.stop()
         self.finite_check.raise_if_any()
 
     # ------------------------------------------------------------------ logging
@@ -667,6 +672,8 @@ class AdversarialModule(pl.LightningModule):
         if self.trainer.ckpt_path is not None:  # the run's settings, not those the optimizer states restored
             for optimizer, (_, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
                 spec.apply_to(optimizer)
+        self.gradient_sync.start(self.trainer)  # plain DDP: the module syncs the players' gradients
+        self._data_checked = False  # each fit checks its first batch
         state, self._rng_state_to_restore = self._rng_state_to_restore, None
         per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
         world_size, rank = self.trainer.world_size, self.trainer.global_rank

@@ -3,26 +3,24 @@
     python tests/scripts/ddp_methods.py OUTPUT_DIR [METHOD ...]
 
 Run as one subprocess by tests/test_ddp.py.  This process is rank 0 and starts rank 1 itself
-(``LOCAL_RANK`` etc. in the environment, so Lightning launches nothing), which lets one script run
-several fits in a row on one process group: Lightning's own launcher would re-run the whole
-script for rank 1 at the first fit, and a second fit would launch again.
+(``benchmarks/two_processes.py``), which lets one script run several fits in a row on one process
+group.
 
 For each method both ranks fit 6 batches (2 epochs of 3 batches of 16 from their half of 96 ring
-points) with ``strategy=DDPStrategy(find_unused_parameters=True)``, the setting every method needs
-(lightning.md section 3).  Rank 0 all-gathers each rank's final parameters and buffers and the
-points each rank trained on in epoch 0, and writes ``OUTPUT_DIR/results.json``: per method whether
-the weights are bit-identical, whether they moved from the initial ones, whether the ranks' data
-were disjoint and together the whole training set, whether the ranks draw different noise, the global
-steps and generator steps; for NS-GAN also whether a run checkpointed after epoch 0 and resumed ends
-with the uninterrupted run's weights.
+points) with plain DDP, ``strategy=DDPStrategy()`` (``--trainer.strategy ddp``: DDP does not search for
+unused parameters, and the module averages each player's gradients itself,
+:mod:`lightning_gans.gan_modules.gradient_sync`).  Rank 0 all-gathers each rank's final parameters
+and buffers and the points each rank trained on in epoch 0, and writes ``OUTPUT_DIR/results.json``:
+per method whether the weights are bit-identical, whether they moved from the initial ones, whether
+the ranks' data were disjoint and together the whole training set, whether the ranks draw different
+noise, the global steps and generator steps; for NS-GAN also whether a run checkpointed after epoch 0
+and resumed ends with the uninterrupted run's weights, and whether the same run under
+``DDPStrategy(find_unused_parameters=True)`` (DDP's own gradient sync) ends with the same weights.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 import warnings
@@ -31,12 +29,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import lightning.pytorch as pl  # noqa: E402
 import torch  # noqa: E402
 from lightning.pytorch.strategies import DDPStrategy  # noqa: E402
 
 import scale_methods  # noqa: E402
+from two_processes import is_rank_zero, run_on_two_processes  # noqa: E402
 
 N_TRAIN, BATCH_SIZE, EPOCHS = 96, 16, 2  # 3 batches per rank and epoch
 
@@ -60,11 +60,12 @@ def flat_state(module: pl.LightningModule) -> torch.Tensor:
     return torch.cat([t.detach().reshape(-1).to(torch.float64) for t in module.state_dict().values()])
 
 
-def ddp_strategy() -> DDPStrategy:
-    return DDPStrategy(find_unused_parameters=True, process_group_backend="gloo", timeout=timedelta(seconds=120))
+def ddp_strategy(find_unused_parameters: bool = False) -> DDPStrategy:
+    return DDPStrategy(find_unused_parameters=find_unused_parameters, process_group_backend="gloo",
+                       timeout=timedelta(seconds=120))
 
 
-def train(method: str, output_dir: Path) -> dict:
+def train(method: str, output_dir: Path, find_unused_parameters: bool = False) -> dict:
     """Fit ``method`` on both ranks; rank 0's view of what the ranks ended with."""
     pl.seed_everything(0, verbose=False)
     module = scale_methods.build("nsgan" if method == "adagan" else method)
@@ -73,7 +74,8 @@ def train(method: str, output_dir: Path) -> dict:
     callbacks: list[pl.Callback] = [record]
     if method == "adagan":  # AdaGAN around NS-GAN: two stages of one epoch
         callbacks.append(scale_methods.adagan_callback())
-    trainer = scale_methods.trainer(devices=2, strategy=ddp_strategy(), max_epochs=EPOCHS, callbacks=callbacks)
+    trainer = scale_methods.trainer(devices=2, strategy=ddp_strategy(find_unused_parameters), max_epochs=EPOCHS,
+                                    callbacks=callbacks)
     started = time.perf_counter()
     trainer.fit(module, datamodule=scale_methods.ring(batch_size=BATCH_SIZE, n_train=N_TRAIN))
     seconds = time.perf_counter() - started
@@ -94,9 +96,12 @@ def train(method: str, output_dir: Path) -> dict:
         "global_steps": steps[:, 0].tolist(),
         "generator_steps": steps[:, 1].tolist(),
         "fit_seconds": round(seconds, 2),
+        "final_state": states[0],
     }
-    if method == "nsgan":
+    if method == "nsgan" and not find_unused_parameters:
         result["resumed_equals_uninterrupted"] = resumed_equals(method, states[0], output_dir)
+        with_ddp_sync = train(method, output_dir, find_unused_parameters=True)["final_state"]
+        result["same_weights_as_find_unused_parameters"] = bool(torch.equal(with_ddp_sync, states[0]))
     if method == "adagan":
         adagan = callbacks[1]
         mixture_and_data_weights = gather(torch.cat([adagan.mixture.weights, adagan.data_weights.to(torch.float64)]))
@@ -130,41 +135,14 @@ def resumed_equals(method: str, uninterrupted: torch.Tensor, output_dir: Path) -
 def run(output_dir: Path, methods: list[str]) -> None:
     warnings.filterwarnings("ignore")
     results = {method: train(method, output_dir) for method in methods}
-    if int(os.environ["LOCAL_RANK"]) == 0:
+    for result in results.values():
+        del result["final_state"]
+    if is_rank_zero():
         (output_dir / "results.json").write_text(json.dumps(results, indent=1))
 
 
-def close_process_group() -> None:
-    """Tear gloo down before the interpreter exits (otherwise its threads can abort the process)."""
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.destroy_process_group()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main(output_dir: Path, methods: list[str]) -> int:
-    if "LOCAL_RANK" in os.environ:  # rank 1, started below
-        run(output_dir, methods)
-        close_process_group()
-        return 0
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(free_port()), NODE_RANK="0", WORLD_SIZE="2")
-    partner = subprocess.Popen([sys.executable, __file__, str(output_dir), *methods],
-                               env={**os.environ, "LOCAL_RANK": "1"})
-    os.environ["LOCAL_RANK"] = "0"
-    try:
-        run(output_dir, methods)
-        close_process_group()
-    finally:
-        try:
-            code = partner.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            partner.kill()
-            code = -9
-    return code
+    return run_on_two_processes(__file__, [str(output_dir), *methods], lambda: run(output_dir, methods))
 
 
 if __name__ == "__main__":

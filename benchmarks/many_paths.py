@@ -3,7 +3,7 @@
     python benchmarks/many_paths.py                 # 4 methods x 3 seeds, 300 + 1,500 optimizer steps (~2 min)
     python benchmarks/many_paths.py --quick         # 1 seed, 300 + 600 steps (~20 s)
 
-Set-up (algorithms.md Sec. 4, "Experiments"; sizes are ours, the paper's exact ones were not available):
+Set-up (Fedus et al. 2018, Sec. 3, the 1-D line experiment; sizes are ours, the paper's exact ones were not available):
 
 * data: a 1-D line segment ``{(t, 0): t ~ U[-1, 1]}`` embedded in the plane (a low-dimensional manifold);
 * generator: a small MLP from a 1-D normal prior to the plane whose output layer is initialised so
@@ -17,7 +17,7 @@ Set-up (algorithms.md Sec. 4, "Experiments"; sizes are ours, the paper's exact o
 * a warm-up of ``--warmup`` (300) discriminator steps before the first generator step, in which D
   learns to separate the disjoint supports confidently; then one D step a G step;
 * methods: minimax GAN and non-saturating GAN (``lightning_gans.gan_modules.GAN``), NS-GAN-GP and DRAGAN-NS
-  (``lightning_gans.gan_modules.NSGANGP``, lambda = 10 [algorithms.md Sec. 4]), trained with ``lightning.pytorch.Trainer``.
+  (``lightning_gans.gan_modules.NSGANGP``, lambda = 10 [Fedus et al. 2018, Sec. 4]), trained with ``lightning.pytorch.Trainer``.
 
 Recorded every ``--eval-every`` optimizer steps: the mean Euclidean distance of 1,000 samples to the
 segment.  Fedus et al. report that the non-saturating GAN learns such a manifold while divergence

@@ -8,7 +8,7 @@ outside autocast, in fp32, updates the metrics, syncs them across processes (tor
 logger is a ``WandbLogger``).
 
 The metrics live in the callback, not in the LightningModule, so checkpoints do not carry the 91 MB
-of Inception weights (lightning.md Sec. 5).  Real-data statistics (FID, KID, digits Frechet
+of Inception weights (torchmetrics keeps its feature extractor as a submodule of each metric).  Real-data statistics (FID, KID, digits Frechet
 distance) are computed once per run from a seeded subset of ``trainer.datamodule.train_dataset``
 and reused.
 

@@ -15,7 +15,7 @@ class ReweightableSampler(Sampler[int]):
     Weighted draws are *with* replacement (``torch.multinomial``): that is proportional sampling,
     what AdaGAN's "importance-sampled minibatches" mean (Tolstikhin et al. 2017, Algorithm 1).  The
     reference code's ``np.random.choice(..., replace=False, p=w)`` is not proportional and fails when
-    fewer than ``batch_size`` weights are non-zero (algorithms.md section 6).
+    fewer than ``batch_size`` weights are non-zero (numpy raises "Fewer non-zero entries in p than size").
 
     Every epoch's draw comes from a private generator seeded with ``(base_seed, epoch)``, so every
     DDP rank builds the same list and Lightning's ``DistributedSamplerWrapper`` hands the ranks

@@ -69,7 +69,7 @@ class RingOfGaussians(GaussianMixture2D):
     Defaults are the 2D-ring of VEEGAN (Srivastava et al. 2017) and PacGAN (Lin et al. 2018): 8
     modes, radius 1, std 0.01 [code: PacGAN ``2DRing_*/config.py``, variance ``0.01**2``].  The
     angles exclude ``2*pi``: ``linspace(0, 2*pi, K)``, found in several reference copies, puts two
-    modes on top of each other.  ``n_train`` 100,000 as PacGAN's toy sets (algorithms.md section 8).
+    modes on top of each other.  ``n_train`` 100,000 as PacGAN's toy sets (Lin et al. 2018, Sec. 5.1).
     ``n_val`` 10,000 and ``batch_size`` 256 are this library's choices (PacGAN trains with batches of
     100; any size works).
     """

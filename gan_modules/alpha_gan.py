@@ -60,9 +60,8 @@ class AlphaGAN(AdversarialModule):
             :class:`~lightning_gans.gan_modules.networks.mlp.MLPDiscriminator`).  It must not contain batch norm
             [code: victor-shepardson/alpha-GAN README, "important"].
         lambda_rec: weight of the reconstruction term.  The paper sweeps it and its values could
-            not be verified [algorithms.md Sec. 5, unverified]; common choices are 1 to 10 (the
-            unofficial implementation's example uses 10 on a per-pixel mean).  Default 1.0
-            [algorithms.md Sec. 5].  Mind the reduction: summed over pixels here.
+            not be verified (Rosca et al. 2017, Sec. 5); common choices are 1 to 10 (the
+            unofficial implementation's example uses 10 on a per-pixel mean).  Default 1.0.  Mind the reduction: summed over pixels here.
         encoder_optimizer / code_discriminator_optimizer: those players' optimizer settings
             (defaults as the base module's: Adam(2e-4, betas=(0.5, 0.999))).
         Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`; ``n_critic`` must be 1 and

@@ -2,7 +2,7 @@
 Goodfellow 2018, "Many Paths to Equilibrium: GANs Do Not Need to Decrease a Divergence at Every Step"
 (arXiv:1710.08446).
 
-Unverified parts (the paper text could not be read when this was written; see the spec, algorithms.md Sec. 4):
+Unverified parts (the paper text could not be read when this was written; Fedus et al. 2018, arXiv:1710.08446):
 
 * the penalty is on the discriminator's *logit* (pre-sigmoid output); the paper says "D";
 * lambda = 10 for both penalties (the paper's main experiments; it also sweeps lambda);

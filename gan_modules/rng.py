@@ -2,7 +2,7 @@
 and one random stream per DDP rank.
 
 Lightning restores weights, optimizers and loops from a checkpoint but not the global RNG
-(lightning.md section 8), so the latent noise (and the interpolates, perturbations, instance
+(``Trainer.fit(ckpt_path=...)`` restores no ``torch``/``numpy``/``random`` state), so the latent noise (and the interpolates, perturbations, instance
 noise) of a resumed run would differ from an uninterrupted run's.  The training step draws from
 torch's CPU generator and, on GPU, the CUDA generators only.
 

@@ -22,7 +22,7 @@ SCRIPT = Path(__file__).parent / "scripts" / "ddp_methods.py"
 
 
 def test_every_method_keeps_the_two_ranks_identical(tmp_path):
-    methods = scale_methods.available() + ["adagan"]
+    methods = list(scale_methods.METHODS) + ["adagan"]
     env = dict(os.environ, WANDB_MODE="offline", OMP_NUM_THREADS="1")
     done = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path), *methods], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300)

@@ -4,7 +4,7 @@ bf16: the networks run under autocast (the discriminator's scores come out in bf
 parameters and optimizer states stay float32, the losses stay finite, and the first discriminator
 loss is the float32 run's within bf16's precision (same seed, same weights, same batch, same noise).
 fp16: Lightning's ``MixedPrecision("16-mixed", "cpu")`` plugin (on CPU ``precision="16-mixed"``
-silently becomes bf16, lightning.md section 2) gives a real GradScaler; the module sees it and
+silently becomes bf16: Lightning's CPU accelerator has no fp16 autocast) gives a real GradScaler; the module sees it and
 training keeps the weights finite.
 """
 
@@ -62,7 +62,7 @@ def float32_throughout(module: pl.LightningModule) -> bool:
     return all(t.dtype == torch.float32 and torch.isfinite(t).all() for t in [*module.parameters(), *states])
 
 
-@pytest.mark.parametrize("method", scale_methods.available())
+@pytest.mark.parametrize("method", list(scale_methods.METHODS))
 def test_bf16_mixed_matches_float32_within_bf16_precision(method):
     _, fp32 = fit(method)
     module, bf16 = fit(method, precision="bf16-mixed")
@@ -75,7 +75,7 @@ def test_bf16_mixed_matches_float32_within_bf16_precision(method):
     assert float32_throughout(module)
 
 
-@pytest.mark.parametrize("method", scale_methods.available())
+@pytest.mark.parametrize("method", list(scale_methods.METHODS))
 def test_fp16_grad_scaler_path_keeps_weights_finite(method):
     module, fp16 = fit(method, plugins=[MixedPrecision("16-mixed", "cpu")])
     assert fp16.score_dtypes == {torch.float16}

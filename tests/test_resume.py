@@ -66,7 +66,7 @@ def resume(method: str, checkpoint: Path, max_steps: int, seed: int = 1234, **op
     return module
 
 
-@pytest.mark.parametrize("method", scale_methods.available())
+@pytest.mark.parametrize("method", list(scale_methods.METHODS))
 def test_resume_matches_the_uninterrupted_run(method, tmp_path):
     pl.seed_everything(0, verbose=False)
     module = scale_methods.build(method)

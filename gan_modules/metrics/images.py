@@ -3,7 +3,7 @@
 This module is the one place where images leave data space:
 
 * :func:`to_uint8` quantises to ``[0, 255]`` as a saved PNG would be, which is the reference protocol
-  of the Inception metrics (algorithms.md Sec. 8, pitfalls 1-2: ``(x + 1) * 127.5``, round, clamp);
+  of the Inception metrics (torch-fidelity and the TTUR code read uint8 images: ``(x + 1) * 127.5``, round, clamp);
 * :func:`to_rgb_uint8` also repeats a grey channel to the 3 channels Inception-v3 expects (pitfall 5);
 * :func:`to_unit_interval` gives the [0, 1] pixel scale of the Parzen-window protocol
   (Goodfellow et al. 2014, Table 1: pylearn2 MNIST pixels in [0, 1]).
@@ -51,6 +51,6 @@ def comparable_with_published(data_shape: tuple[int, ...]) -> bool:
 
     Published IS/FID/KID are for RGB images of at least 32 x 32 px; scores on grayscale images
     (MNIST, the 8 x 8 digits) or on tiny images are valid for comparing runs with each other only
-    (algorithms.md Sec. 8, pitfall 5).
+    (the Inception network was trained on RGB ImageNet photographs, Szegedy et al. 2016).
     """
     return len(data_shape) == 3 and data_shape[0] == 3 and min(data_shape[1:]) >= PUBLISHED_MIN_SIDE

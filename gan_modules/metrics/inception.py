@@ -2,7 +2,7 @@
 
 The metrics are the torchmetrics ones (``FrechetInceptionDistance``, ``KernelInceptionDistance``,
 ``InceptionScore``) on torch-fidelity's ``inception-v3-compat`` network, the TF 2015 weights that
-published numbers use (algorithms.md Sec. 8, pitfall 4).  :class:`InceptionMetrics` runs the network
+published numbers use (Heusel et al. 2017's TTUR code; torch-fidelity's README).  :class:`InceptionMetrics` runs the network
 **once** per batch for the 2048-d pool features (FID [Heusel et al. 2017], KID [Binkowski et al. 2018])
 and the 1008 unbiased logits (IS [Salimans et al. 2016, Sec. 4]) and feeds each torchmetrics metric
 those precomputed features through :class:`FeatureInput`, a custom feature module.
@@ -145,7 +145,7 @@ def inception_extractor(
     """torch-fidelity's ``inception-v3-compat`` (TF 2015 weights) returning a tuple of ``features``.
 
     It takes ``uint8`` RGB images of any size and resizes them to 299 px itself, as torch-fidelity
-    does (do not pre-resize: algorithms.md Sec. 8, pitfall 3).
+    does (do not pre-resize: a second resize changes the features; torch-fidelity, ``FeatureExtractorInceptionV3``).
     """
     weights = inception_weights_file(feature_extractor_weights_path, download=download)
     return InceptionFeatures(

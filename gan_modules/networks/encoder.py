@@ -1,7 +1,7 @@
 """Deterministic encoders ``x -> z`` for alpha-GAN (Rosca et al. 2017, arXiv:1706.04987, Sec. 4).
 
 alpha-GAN's encoder is an implicit posterior; in practice a deterministic network
-[algorithms.md Sec. 5, unverified].  Each encoder here mirrors a discriminator of this package with
+[code: victor-shepardson/alpha-GAN, an unofficial implementation; the paper's exact networks are not given].  Each encoder here mirrors a discriminator of this package with
 its one-logit head replaced by a linear map to ``latent_dim`` (no output activation: the codes are
 matched to the N(0, I) prior, whose support is unbounded):
 

@@ -146,5 +146,5 @@ def main(output_dir: Path, methods: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    names = sys.argv[2:] or scale_methods.available() + ["adagan"]
+    names = sys.argv[2:] or list(scale_methods.METHODS) + ["adagan"]
     sys.exit(main(Path(sys.argv[1]), names))

@@ -157,6 +157,10 @@ class AdaGAN(pl.Callback):
         if not isinstance(pl_module, AdversarialModule):
             raise TypeError("AdaGAN needs an AdversarialModule (it starts each component with start_new_component()), "
                             f"got {type(pl_module).__name__}")
+        if pl_module.packing != 1 and self.weights != "uniform":
+            raise ValueError(f"AdaGAN(weights={self.weights!r}) with packing={pl_module.packing}: its data-vs-mixture "
+                             "classifier, a fresh copy of the discriminator, scores single examples; train the "
+                             "components without packing or use weights='uniform' (bagging)")
         datamodule = trainer.datamodule
         if self.weights != "uniform":  # reweighting reads the training set and hands weights to the sampler
             required(datamodule, "train_dataset", f"AdaGAN(weights={self.weights!r})")

@@ -284,6 +284,8 @@ def test_bad_settings_fail_clearly():
     adagan = AdaGAN(stages=3, epochs_per_stage=2)
     with pytest.raises(ValueError, match="max_epochs >= 6"):
         fit(GAN(G, D, data_shape=(2,)), ring(), [adagan], max_epochs=5)
+    with pytest.raises(ValueError, match="packing=2: its data-vs-mixture classifier"):
+        fit(GAN(G, D, data_shape=(2,), packing=2), ring(), [AdaGAN(stages=2, epochs_per_stage=1)], max_epochs=2)
 
 
 @pytest.mark.parametrize("config", ["ring8_adagan", "grid25_adagan", "digits_adagan"])

@@ -309,9 +309,12 @@ class AdversarialModule(pl.LightningModule):
         self._log_discriminator_scores(self.real_from_batch(batch), batch_idx, "test")
 
     def _log_discriminator_scores(self, real: Tensor, batch_idx: int, prefix: str) -> None:
+        real = real[: real.size(0) - real.size(0) % self.packing]  # whole packs only (a last, shorter batch)
+        if real.size(0) == 0:
+            return
         with seeded(batch_idx, self.device):
             fake = self.sample(real.size(0))
-        scores = {"real": self.discriminator(real).float().mean(), "fake": self.discriminator(fake).float().mean()}
+        scores = {kind: self.discriminator(self.pack(x)).float().mean() for kind, x in (("real", real), ("fake", fake))}
         self.log_dict({f"{prefix}/discriminator_{kind}": value for kind, value in scores.items()}, sync_dist=True)
         if self.trainer.state.fn == "fit":  # a fit's validation epochs go on its optimizer-step axis (_log_step_axis)
             self.log("step", float(self.global_step))

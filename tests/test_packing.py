@@ -115,3 +115,15 @@ def test_alpha_gans_data_discriminator_scores_packs_of_one_kind():
     module.discriminator.register_forward_hook(lambda _, inputs, __: widths.append(tuple(inputs[0].shape)))
     make_trainer().fit(module, DataLoader(TensorDataset(torch.randn(8, 2), torch.zeros(8)), batch_size=8))
     assert widths == [(4, 4)] * 5
+
+
+def test_validation_scores_whole_packs_of_held_out_data_and_of_samples():
+    """Held-out batches (7 examples: a last pack left incomplete) reach the critic as whole packs."""
+    torch.manual_seed(0)
+    module = WGANGP(MLPGenerator, MLPDiscriminator, packing=2, n_critic=1)
+    widths = []
+    module.discriminator.register_forward_hook(lambda _, inputs, __: widths.append(tuple(inputs[0].shape)))
+    held_out = DataLoader(TensorDataset(torch.randn(7, 2), torch.zeros(7)), batch_size=7)
+    results = make_trainer().validate(module, held_out)
+    assert widths == [(3, 4), (3, 4)]  # 6 real examples in 3 packs, then 6 samples in 3 packs
+    assert set(results[0]) == {"val/discriminator_real", "val/discriminator_fake"}

@@ -24,7 +24,7 @@ from lightning_gans.gan_modules.networks.dcgan import DCGANGenerator
 from lightning_gans.gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from lightning_gans.gan_modules.optimizer import OptimizerSpec
-from tiny import loader, make_trainer
+from tiny import FixedNoise, loader, make_trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 PLAYERS = ("encoder", "generator", "discriminator", "code_discriminator")
@@ -112,13 +112,8 @@ def tiny_module(cls=AlphaGAN, lr=(0.1, 0.2, 0.3, 0.4), **kwargs):
     )
 
 
-class FixedPriorAlphaGAN(AlphaGAN):
-    def __init__(self, *args, codes=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.codes = list(codes)
-
-    def sample_latent(self, n):
-        return self.codes.pop(0)
+class FixedPriorAlphaGAN(FixedNoise, AlphaGAN):
+    """alpha-GAN with latent codes from a fixed queue."""
 
 
 def sgd_step(module: nn.Module, loss: torch.Tensor, lr: float) -> nn.Module:

@@ -32,8 +32,8 @@ class LinearDiscriminator(nn.Module):
         return self.linear(x).squeeze(-1)
 
 
-class FixedNoiseGAN(GAN):
-    """Draws latent codes from a fixed queue so a test can redo the update by hand."""
+class FixedNoise:
+    """Mixin for a method: latent codes come from a fixed queue, so a test can redo the update by hand."""
 
     def __init__(self, *args, codes=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -41,6 +41,10 @@ class FixedNoiseGAN(GAN):
 
     def sample_latent(self, n):
         return self.codes.pop(0)
+
+
+class FixedNoiseGAN(FixedNoise, GAN):
+    """The GAN with latent codes from a fixed queue."""
 
 
 def make_trainer(**kwargs):

@@ -7,7 +7,7 @@ Two CPU processes (gloo, one thread each, ``benchmarks/two_processes.py``) train
 most).  The two ways alternate batch by batch within one fit, so that the load of a shared machine
 hits both alike (separate fits a few seconds apart differed by up to 3x on the project's busy
 2-core CPU): the fit runs under ``DDPStrategy(find_unused_parameters=True)``, and on odd batches the
-module's :class:`~lightning_gans.gan_modules.gradient_sync.PlayerGradientSync` is switched on -- the
+module's :class:`~lightning_gans.gan_modules.training.gradient_sync.PlayerGradientSync` is switched on -- the
 path plain ``ddp`` takes: each backward pass inside ``block_backward_sync`` (DDP's reducer does
 nothing, whatever its ``find_unused_parameters``) and the player's gradients all-reduced by the
 module -- and on even batches off -- DDP's reducer, searching the autograd graph at every backward.

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from lightning_gans.cli import main as cli_main  # noqa: E402
 from lightning_gans.datamodules import MNIST5k  # noqa: E402
 from lightning_gans.gan_modules.metrics.inception import InceptionMetrics, inception_weights_file  # noqa: E402
-from lightning_gans.gan_modules.rng import seeded  # noqa: E402
+from lightning_gans.gan_modules.training.rng import seeded  # noqa: E402
 
 #: Optimizer steps per method (a CPU budget): 750 generator iterations for NS-GAN / DRAGAN-NS (2 steps
 #: each) and alpha-GAN (4 steps each), 300 for WGAN-GP (5 critic steps + 1 generator step per iteration).

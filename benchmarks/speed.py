@@ -61,7 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lightning_gans.datamodules.base import WeightedDataModule  # noqa: E402
 from lightning_gans.datamodules.in_memory import InMemoryDataset  # noqa: E402
 from lightning_gans.gan_modules import losses  # noqa: E402
-from lightning_gans.gan_modules.base import AdversarialModule  # noqa: E402
+from lightning_gans.gan_modules.training.base import AdversarialModule  # noqa: E402
 from lightning_gans.gan_modules.gan import GAN  # noqa: E402
 from lightning_gans.gan_modules.nsgan_gp import NSGANGP  # noqa: E402
 from lightning_gans.gan_modules.wgan import WGAN  # noqa: E402

@@ -78,10 +78,10 @@ from lightning_gans.gan_modules.adagan.weights import (
     uniform_weights,
     weight_summary,
 )
-from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.metrics.mode_coverage import mode_statistics
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
-from lightning_gans.gan_modules.rng import seeded
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.rng import seeded
 
 #: Mixture samples for the mode statistics, as VEEGAN/PacGAN (2,500; see ``lightning_gans.callbacks.evaluation``).
 MIXTURE_EVAL_SAMPLES = 2_500

@@ -39,7 +39,7 @@ from lightning_gans.gan_modules.metrics.images import comparable_with_published
 from lightning_gans.gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
 from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage
 from lightning_gans.gan_modules.metrics.parzen import ParzenWindow
-from lightning_gans.gan_modules.rng import seeded
+from lightning_gans.gan_modules.training.rng import seeded
 
 METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "parzen")
 #: Samples per evaluation when ``n_samples`` is not given: 2,500 for the 2-D mixtures [VEEGAN /

@@ -1,7 +1,7 @@
 """``SampleWriter``: what ``trainer.predict`` (``python train.py predict --ckpt_path ...``) generates, written to files.
 
 The module's ``predict_step`` turns the datamodule's sample indices into samples
-(:meth:`~lightning_gans.gan_modules.base.AdversarialModule.predict_step`); this prediction writer
+(:meth:`~lightning_gans.gan_modules.training.base.AdversarialModule.predict_step`); this prediction writer
 (Lightning's ``BasePredictionWriter``) saves them once the epoch is over.
 """
 

@@ -16,7 +16,7 @@ from torchvision.utils import make_grid  # noqa: E402
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, stack_examples  # noqa: E402
 from lightning_gans.callbacks.run_directory import run_directory  # noqa: E402
-from lightning_gans.gan_modules.rng import seeded  # noqa: E402
+from lightning_gans.gan_modules.training.rng import seeded  # noqa: E402
 
 
 class SampleFigures(pl.Callback):

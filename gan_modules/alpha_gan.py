@@ -8,8 +8,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from lightning_gans.gan_modules.base import AdversarialModule, NetworkFactory, build_network, eval_mode
-from lightning_gans.gan_modules.hyperparameters import factory_from_config, is_network_config
+from lightning_gans.gan_modules.training.base import AdversarialModule, NetworkFactory, build_network, eval_mode
+from lightning_gans.gan_modules.training.hyperparameters import factory_from_config, is_network_config
 from lightning_gans.gan_modules.losses import (
     alpha_gan_discriminator_loss,
     alpha_gan_encoder_loss,
@@ -17,7 +17,7 @@ from lightning_gans.gan_modules.losses import (
     code_discriminator_loss,
     reconstruction_l1,
 )
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 EncoderFactory = Callable[[tuple[int, ...], int], nn.Module]
 
@@ -64,7 +64,7 @@ class AlphaGAN(AdversarialModule):
             unofficial implementation's example uses 10 on a per-pixel mean).  Default 1.0.  Mind the reduction: summed over pixels here.
         encoder_optimizer / code_discriminator_optimizer: those players' optimizer settings
             (defaults as the base module's: Adam(2e-4, betas=(0.5, 0.999))).
-        Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`; ``n_critic`` must be 1 and
+        Other arguments: :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`; ``n_critic`` must be 1 and
         ``update_mode`` ``"alternating"`` (Algorithm 1 updates each network once an iteration).
     """
 

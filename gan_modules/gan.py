@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.losses import (
     discriminator_loss,
     feature_matching_loss,
@@ -34,8 +34,8 @@ class GAN(AdversarialModule):
     ``real_label`` is **one-sided** label smoothing (Sec. 3.4): the reals' target in the
     discriminator's loss becomes ``real_label`` (0.9 in the paper), the fakes' stays 0.  Instance
     noise and historical averaging are options of every method
-    (:class:`~lightning_gans.gan_modules.base.AdversarialModule`); minibatch discrimination and virtual batch
-    norm are options of the networks.  Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`.
+    (:class:`~lightning_gans.gan_modules.training.base.AdversarialModule`); minibatch discrimination and virtual batch
+    norm are options of the networks.  Other arguments: :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`.
     """
 
     def __init__(

@@ -16,7 +16,7 @@ from typing import Literal, Optional
 
 from torch import Tensor
 
-from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.losses import LOSSES, PENALTIES, lazy_penalty_weight
 from lightning_gans.gan_modules.networks.batch_coupling import reject_batch_coupled_critic
 
@@ -110,7 +110,7 @@ class ModularGAN(LossAndPenaltyModule):
             many discriminator steps, weighted by ``penalty_weight * penalty_interval``; 1 (default):
             every step (StyleGAN2 uses 16 for R1).
 
-    Optimizers, ``n_critic`` and the rest: :class:`~lightning_gans.gan_modules.base.AdversarialModule`'s
+    Optimizers, ``n_critic`` and the rest: :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`'s
     (Adam(2e-4, betas=(0.5, 0.999)), one discriminator step a generator step).  See
     :class:`LossAndPenaltyModule` for the losses, logging and the batch-coupling check.
     """

@@ -21,7 +21,7 @@ from typing import Literal
 
 from lightning_gans.gan_modules.losses import DRAGAN_PERTURBATIONS
 from lightning_gans.gan_modules.modular_gan import LossAndPenaltyModule
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 # DRAGAN reference code: Adam(lr=1e-4, beta1=0.5, beta2=0.9) for both players [code: DRAGAN.ipynb].
 NSGAN_GP_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-4, betas=(0.5, 0.9))
@@ -58,7 +58,7 @@ class NSGANGP(LossAndPenaltyModule):
 
     The discriminator must not contain batch norm or minibatch discrimination (``ValueError``), as
     for WGAN-GP: the penalty is per example.  Other arguments:
-    :class:`~lightning_gans.gan_modules.base.AdversarialModule`; the overridden ones are keyword-only here.
+    :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`; the overridden ones are keyword-only here.
     """
 
     def __init__(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.losses import clip_weights_, wasserstein_critic_loss, wasserstein_generator_loss
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 # Algorithm 1 defaults [paper]: alpha = 5e-5, RMSProp for both players (Sec. 3: momentum-based
 # optimizers such as Adam made training unstable), c = 0.01, n_critic = 5.  PyTorch's RMSprop
@@ -38,7 +38,7 @@ class WGAN(AdversarialModule):
         generator_optimizer / discriminator_optimizer: RMSprop(lr=5e-5) (Algorithm 1).
 
     Every critic step consumes one training batch (fresh real data, as Algorithm 1), so a
-    warm-up cycle uses 100 batches.  Other arguments: :class:`~lightning_gans.gan_modules.base.AdversarialModule`;
+    warm-up cycle uses 100 batches.  Other arguments: :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`;
     the overridden ones are keyword-only here.
     """
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lightning_gans.gan_modules.modular_gan import LossAndPenaltyModule
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 # Algorithm 1 defaults [paper]: Adam(alpha = 1e-4, beta1 = 0, beta2 = 0.9) for both players,
 # lambda = 10, n_critic = 5.  The authors' own scripts differ: gan_cifar.py and gan_toy.py use
@@ -32,7 +32,7 @@ class WGANGP(LossAndPenaltyModule):
             the authors' gan_cifar.py and gan_toy.py used betas=(0.5, 0.9)).
 
     The critic must not contain batch norm or minibatch discrimination (``ValueError``).  Other arguments:
-    :class:`~lightning_gans.gan_modules.base.AdversarialModule`; the overridden ones are keyword-only here.
+    :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`; the overridden ones are keyword-only here.
     """
 
     def __init__(

@@ -14,8 +14,8 @@ import lightning.pytorch as pl
 from jsonargparse import Namespace
 from lightning.pytorch.utilities import rank_zero_warn
 
-from lightning_gans.gan_modules.checkpoint import checkpoint_class_path, read_checkpoint
-from lightning_gans.gan_modules.hyperparameters import imported_class
+from lightning_gans.gan_modules.training.checkpoint import checkpoint_class_path, read_checkpoint
+from lightning_gans.gan_modules.training.hyperparameters import imported_class
 
 #: keys of the hyper-parameters that are not the user's choices (the CLI's bookkeeping, the linked data shape)
 NOT_CHOSEN = ("_class_path", "_instantiator", "data_shape")

@@ -23,7 +23,7 @@ from lightning_gans.gan_modules.losses import (
 from lightning_gans.gan_modules.networks.dcgan import DCGANGenerator
 from lightning_gans.gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 from tiny import FixedNoise, loader, make_trainer
 
 ROOT = Path(__file__).resolve().parents[1]

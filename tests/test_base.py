@@ -8,7 +8,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_gans.gan_modules import GAN, NSGANGP, WGANGP, OptimizerSpec
-from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.training.finite_check import NonFiniteLossCheck
 from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
 from tiny import FixedNoiseGAN, LinearDiscriminator, LinearGenerator, loader, make_trainer
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from lightning_gans.gan_modules.base import AdversarialModule
+from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.losses import (
     discriminator_loss,
     dragan_perturbation,

@@ -11,7 +11,7 @@ from lightning_gans.gan_modules import OptimizerSpec
 from lightning_gans.gan_modules.alpha_gan import AlphaGAN
 from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
 from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPEncoder, MLPGenerator
-from lightning_gans.gan_modules.packing import pack, packed_shape
+from lightning_gans.gan_modules.training.packing import pack, packed_shape
 from lightning_gans.gan_modules.wgan_gp import WGANGP
 from tiny import FixedNoiseGAN, LinearDiscriminator, LinearGenerator, make_trainer
 

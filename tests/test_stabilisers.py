@@ -10,7 +10,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_gans.gan_modules import GAN, AlphaGAN, OptimizerSpec
-from lightning_gans.gan_modules.historical_averaging import ParameterAverage
+from lightning_gans.gan_modules.training.historical_averaging import ParameterAverage
 from lightning_gans.gan_modules.losses import (
     discriminator_loss,
     feature_matching_loss,

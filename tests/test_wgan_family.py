@@ -9,7 +9,7 @@ from torch import nn
 import lightning_gans.gan_modules.losses as losses_module
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from lightning_gans.gan_modules.nsgan_gp import NSGANGP
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 from lightning_gans.gan_modules.wgan import WGAN
 from lightning_gans.gan_modules.wgan_gp import WGANGP
 from tiny import LinearDiscriminator as LinearCritic

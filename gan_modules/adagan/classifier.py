@@ -24,7 +24,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
 from lightning_gans.datamodules.contract import real_from_batch
 from lightning_gans.gan_modules.losses import discriminator_loss
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 #: Adam's default settings (Kingma & Ba 2015, Algorithm 1) for the mixture classifier.
 CLASSIFIER_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-3, betas=(0.9, 0.999))

@@ -44,7 +44,7 @@ class GeneratorMixture(nn.Module):
     Args:
         latent_dim: size of the latent code every component takes.
         prior: the components' latent prior, ``"normal"`` (N(0, I)) or ``"uniform"`` (U[-1, 1]), as
-            :class:`~lightning_gans.gan_modules.base.AdversarialModule`.
+            :class:`~lightning_gans.gan_modules.training.base.AdversarialModule`.
         data_shape: shape of one sample (informative, as the modules' ``data_shape``).
 
     ``add_component(generator, beta)`` appends a frozen copy with weight ``beta`` and scales the old

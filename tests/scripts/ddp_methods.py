@@ -9,7 +9,7 @@ group.
 For each method both ranks fit 6 batches (2 epochs of 3 batches of 16 from their half of 96 ring
 points) with plain DDP, ``strategy=DDPStrategy()`` (``--trainer.strategy ddp``: DDP does not search for
 unused parameters, and the module averages each player's gradients itself,
-:mod:`lightning_gans.gan_modules.gradient_sync`).  Rank 0 all-gathers each rank's final parameters
+:mod:`lightning_gans.gan_modules.training.gradient_sync`).  Rank 0 all-gathers each rank's final parameters
 and buffers and the points each rank trained on in epoch 0, and writes ``OUTPUT_DIR/results.json``:
 per method whether the weights are bit-identical, whether they moved from the initial ones, whether
 the ranks' data were disjoint and together the whole training set, whether the ranks draw different

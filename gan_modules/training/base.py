@@ -25,15 +25,15 @@ import torch
 from torch import Tensor, nn
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
-from lightning_gans.gan_modules.ema import ExponentialMovingAverage
-from lightning_gans.gan_modules.finite_check import NonFiniteLossCheck
-from lightning_gans.gan_modules.gradient_sync import PlayerGradientSync
-from lightning_gans.gan_modules.historical_averaging import ParameterAverage
-from lightning_gans.gan_modules.hyperparameters import factory_from_config, is_network_config, plain_hyperparameters
+from lightning_gans.gan_modules.training.ema import ExponentialMovingAverage
+from lightning_gans.gan_modules.training.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.training.gradient_sync import PlayerGradientSync
+from lightning_gans.gan_modules.training.historical_averaging import ParameterAverage
+from lightning_gans.gan_modules.training.hyperparameters import factory_from_config, is_network_config, plain_hyperparameters
 from lightning_gans.gan_modules.losses import instance_noise_std
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
-from lightning_gans.gan_modules.packing import check_packing, pack, packed_shape
-from lightning_gans.gan_modules.rng import (
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.packing import check_packing, pack, packed_shape
+from lightning_gans.gan_modules.training.rng import (
     decorrelate_rank,
     gather_rank_rng_states,
     rng_state,
@@ -121,19 +121,19 @@ class AdversarialModule(pl.LightningModule):
             :func:`~lightning_gans.gan_modules.losses.instance_noise_std`.
         historical_averaging: weight of Salimans et al. 2016's historical averaging (Sec. 3.3):
             ``weight * ||theta - mean_{i<=t} theta[i]||^2`` is added to each player's loss, with the
-            running average updated after each of that player's steps (:class:`~gan_modules.
-            historical_averaging.ParameterAverage`, checkpointed).  0 (default): off.  Instance noise
+            running average updated after each of that player's steps (:class:`~lightning_gans.gan_modules.
+            training.historical_averaging.ParameterAverage`, checkpointed).  0 (default): off.  Instance noise
             and historical averaging act in this class's training step; a method with its own
             ``training_step`` (alpha-GAN) rejects them.
         ema_decay: keep an exponential moving average of the generator's weights with this decay
-            (:class:`~lightning_gans.gan_modules.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
+            (:class:`~lightning_gans.gan_modules.training.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
             after every generator step; ``sample()`` (hence evaluation and sample figures) then uses
             it.  ``None`` (default): off.
         ema_start_step: for this many generator steps the average only copies the generator's
             weights; averaging starts with the next step (0, default: from the first step).
         packing: ``m`` of PacGAN (Lin et al. 2018): the discriminator scores packs of ``m`` examples,
             real packs and fake packs apart, their members concatenated along the first data axis
-            (:mod:`~lightning_gans.gan_modules.packing`); it is built for the packed shape (``(2 m,)``
+            (:mod:`~lightning_gans.gan_modules.training.packing`); it is built for the packed shape (``(2 m,)``
             for the toy points) and every method's losses and penalties see packed inputs, one
             score a pack.  ``batch_size`` must be a multiple of ``m``.  1 (default): no packing.
         batch_key: where a dict batch holds the data (batches may also be a tensor or ``(x, ...)``;
@@ -217,7 +217,7 @@ class AdversarialModule(pl.LightningModule):
         self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
 
     def _keep_hyperparameters_plain(self) -> None:
-        """Hyper-parameters as plain data (:mod:`~lightning_gans.gan_modules.hyperparameters`), so that the
+        """Hyper-parameters as plain data (:mod:`~lightning_gans.gan_modules.training.hyperparameters`), so that the
         checkpoints load under torch's ``weights_only=True``; factories with no plain form are left out."""
         plain = plain_hyperparameters(self.hparams)
         self.remove_ignored_hparams([name for name in self.hparams if name not in plain])
@@ -375,7 +375,7 @@ class AdversarialModule(pl.LightningModule):
     def manual_backward(self, loss: Tensor, *args: Any, **kwargs: Any) -> None:
         """Lightning's ``manual_backward``; under plain DDP with DDP's gradient sync blocked, and then the
         gradients of this pass (the toggled player's) averaged over the processes by the module
-        (:mod:`lightning_gans.gan_modules.gradient_sync`)."""
+        (:mod:`lightning_gans.gan_modules.training.gradient_sync`)."""
         if not self.gradient_sync.active:
             super().manual_backward(loss, *args, **kwargs)
             return
@@ -499,7 +499,7 @@ class AdversarialModule(pl.LightningModule):
 
         Immediate on the CPU; on accelerators the check is deferred to the batches Lightning logs,
         checkpoints and epoch ends, so that the host never waits for the device at every step
-        (:mod:`lightning_gans.gan_modules.finite_check`).  Under an fp16 grad scaler an overflow is expected now and
+        (:mod:`lightning_gans.gan_modules.training.finite_check`).  Under an fp16 grad scaler an overflow is expected now and
         then (the scaler skips that step), so the check is left to the scaler there.
         """
         if self.grad_scaler is None:
@@ -669,7 +669,7 @@ class AdversarialModule(pl.LightningModule):
         A resumed run's optimizers take the module's optimizer settings (the checkpoint's optimizer
         states hold the settings they were trained with, which the command line may have changed).
 
-        Under DDP every rank gets its own stream (:func:`~lightning_gans.gan_modules.rng.decorrelate_rank`); a resumed
+        Under DDP every rank gets its own stream (:func:`~lightning_gans.gan_modules.training.rng.decorrelate_rank`); a resumed
         DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
         if self.trainer.ckpt_path is not None:  # the run's settings, not those the optimizer states restored

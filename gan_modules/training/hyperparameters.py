@@ -4,7 +4,7 @@ Lightning writes a module's hyper-parameters into every checkpoint, and ``torch.
 ``load_from_checkpoint`` and ``Trainer.fit(ckpt_path=...)``) refuses any object but tensors,
 numbers, strings and containers unless told to trust the file.  So a module keeps:
 
-* optimizer settings (:class:`~lightning_gans.gan_modules.optimizer.OptimizerSpec`) as their dict;
+* optimizer settings (:class:`~lightning_gans.gan_modules.training.optimizer.OptimizerSpec`) as their dict;
 * a network factory that is a class, or a ``functools.partial`` of a class with plain-data keyword
   arguments, as ``{"class_path": "package.module.Class", "init_args": {...}}`` -- the form the
   Lightning CLI writes, which the modules build networks from as well (:func:`factory_from_config`);
@@ -22,7 +22,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from torch import nn
 
-from lightning_gans.gan_modules.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 _PRIMITIVES = (bool, int, float, str, type(None))
 

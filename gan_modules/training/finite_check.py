@@ -28,7 +28,7 @@ class NonFiniteLossCheck:
         deferred: keep the flag on the device and check it in :meth:`raise_if_any` only; ``None``
             (default) defers on every device but the CPU.
         advice: called when the error is raised, for what to try next (the module passes its
-            :meth:`~lightning_gans.gan_modules.base.AdversarialModule.non_finite_loss_advice`, which
+            :meth:`~lightning_gans.gan_modules.training.base.AdversarialModule.non_finite_loss_advice`, which
             fits the method); ``None``: :data:`GENERIC_ADVICE`.
     """
 

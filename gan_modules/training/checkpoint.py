@@ -1,7 +1,7 @@
 """Checkpoints back to modules: ``load_generator`` and what it needs to read a checkpoint's class and networks.
 
 Every checkpoint this library or a plain ``Trainer`` writes loads under torch's default
-``weights_only=True`` (the hyper-parameters are plain data: :mod:`~lightning_gans.gan_modules.hyperparameters`).
+``weights_only=True`` (the hyper-parameters are plain data: :mod:`~lightning_gans.gan_modules.training.hyperparameters`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import lightning.pytorch as pl
 import torch
 
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
-from lightning_gans.gan_modules.base import AdversarialModule
-from lightning_gans.gan_modules.hyperparameters import imported_class
+from lightning_gans.gan_modules.training.base import AdversarialModule
+from lightning_gans.gan_modules.training.hyperparameters import imported_class
 
 
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

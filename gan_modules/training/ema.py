@@ -17,7 +17,7 @@ class ExponentialMovingAverage(nn.Module):
     The shadow is a frozen copy (no gradients) registered as a submodule, so it is checkpointed and
     moved between devices with its LightningModule; it follows the module's train/eval mode (so
     Lightning does not warn about modules left in eval mode), and
-    :meth:`~lightning_gans.gan_modules.base.AdversarialModule.sample` runs it in eval mode.
+    :meth:`~lightning_gans.gan_modules.training.base.AdversarialModule.sample` runs it in eval mode.
     """
 
     def __init__(self, network: nn.Module, decay: float = 0.999, start_step: int = 0) -> None:

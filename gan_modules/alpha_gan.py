@@ -68,6 +68,8 @@ class AlphaGAN(AdversarialModule):
         ``update_mode`` ``"alternating"`` (Algorithm 1 updates each network once an iteration).
     """
 
+    network_arguments = (*AdversarialModule.network_arguments, "encoder", "code_discriminator")
+
     def __init__(
         self,
         *args,
@@ -159,21 +161,13 @@ class AlphaGAN(AdversarialModule):
         g_loss = self._update_generator(real, code, prior, opt_g)
         d_loss = self._update_discriminator(real, code, prior, opt_d)
         c_loss = self._update_code_discriminator(code, prior, opt_c)
-        self._update_generator_ema()
-        self.generator_steps += 1
-        self.log_dict(
+        self._finish_generator_step()  # once the iteration's four steps are taken
+        self.log_step_dict(
             {"loss/encoder": e_loss, "loss/generator": g_loss, "loss/discriminator": d_loss,
              "loss/code_discriminator": c_loss},
             prog_bar=True,
         )
-        self.log("reconstruction/l1_per_element", rec_l1 / real[0].numel())
-
-    def _descend(self, opt, loss: Tensor, player: str) -> Tensor:
-        self._check_finite(loss, player)
-        opt.zero_grad(set_to_none=True)
-        self.manual_backward(loss)
-        opt.step()
-        return loss.detach()
+        self.log_step("reconstruction/l1_per_element", rec_l1 / real[0].numel())
 
     def _update_encoder(self, real: Tensor, opt) -> tuple[Tensor, Tensor]:
         with self.toggled_optimizer(opt):
@@ -199,7 +193,9 @@ class AlphaGAN(AdversarialModule):
             loss = alpha_gan_discriminator_loss(
                 *(self.discriminator(self.pack(x)) for x in (real, reconstruction, sample))
             )
-            return self._descend(opt, loss, "discriminator")
+            loss = self._descend(opt, loss, "discriminator")
+        self._finish_discriminator_step()
+        return loss
 
     def _update_code_discriminator(self, code: Tensor, prior: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):

@@ -76,7 +76,7 @@ class LossAndPenaltyModule(AdversarialModule):
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         loss = self._discriminator_loss_fn(self.discriminator(real), self.discriminator(fake))
         if self.loss_name == "wasserstein":  # the curves of Arjovsky et al. 2017, Sec. 4.2
-            self.log("wasserstein_estimate", -loss.detach(), prog_bar=True)
+            self.log_step("wasserstein_estimate", -loss.detach(), prog_bar=True)
         return self.with_penalty(loss, real, fake)
 
     def with_penalty(self, loss: Tensor, real: Tensor, fake: Tensor) -> Tensor:
@@ -87,7 +87,7 @@ class LossAndPenaltyModule(AdversarialModule):
         if weight == 0:
             return loss
         penalty = self._penalty_fn(self.discriminator, real, fake, scaler=self.grad_scaler)
-        self.log("penalty", penalty.detach())
+        self.log_step("penalty", penalty.detach())
         return loss + weight * penalty
 
     def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:

@@ -68,7 +68,7 @@ class WGAN(AdversarialModule):
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         loss = wasserstein_critic_loss(self.discriminator(real), self.discriminator(fake))
-        self.log("wasserstein_estimate", -loss.detach(), prog_bar=True)
+        self.log_step("wasserstein_estimate", -loss.detach(), prog_bar=True)
         return loss
 
     def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:

@@ -40,6 +40,16 @@ def test_networks_given_as_instances_load_when_passed_again(tmp_path):
         load_generator(path)
 
 
+def test_networks_given_as_instances_are_never_copied_into_the_hyperparameters(recwarn):
+    from lightning_gans.gan_modules import AlphaGAN
+
+    module = AlphaGAN(LinearGenerator(), LinearDiscriminator(), encoder=torch.nn.Linear(2, 2),
+                      code_discriminator=LinearDiscriminator(), lambda_rec=2.0)
+    assert not [w for w in recwarn if "is an instance of `nn.Module`" in str(w.message)]  # Lightning's warning
+    assert not set(AlphaGAN.network_arguments) & (set(module.hparams) | set(module._hparams_initial))
+    assert module.hparams["lambda_rec"] == 2.0
+
+
 def test_networks_given_as_classes_and_partials_rebuild_from_the_checkpoint(tmp_path):
     module = GAN(partial(MLPGenerator, latent_dim=3, hidden=8, n_layers=2), MLPDiscriminator)
     path = train_and_save(module, tmp_path / "factories.ckpt")

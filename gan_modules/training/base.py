@@ -1,4 +1,4 @@
-"""The shared adversarial module: networks, latent prior, the optimizer dance, ``sample()``, logging.
+"""The shared adversarial module: networks, latent prior, the optimizer dance, ``sample()``.
 
 Every method is a subclass that overrides only what differs: ``discriminator_loss``,
 ``generator_loss`` and, where needed, ``after_discriminator_step`` (weight clipping) or
@@ -11,14 +11,18 @@ fresh real minibatch, as in Algorithm 1 of Goodfellow et al. 2014 (``k`` steps),
 2017 and Gulrajani et al. 2017.  Lightning's ``global_step`` counts optimizer steps, so one cycle
 of ``n_critic`` batches advances it by ``n_critic + 1`` (``--trainer.max_steps`` uses that clock);
 ``generator_steps`` counts generator updates only.
+
+The module is composed of parts, each in its own file: :class:`~.step_logging.StepLogging` (per-step
+values recorded on the batches Lightning logs, the optimizer-step axis), :class:`~.finite_check.
+FiniteLossGuard` (the NaN/inf loss check), :class:`~.rng.RandomStateRestore` (the RNG state of a
+resumed run) and :class:`~.stabilisers.Stabilisers` (instance noise, historical averaging).
 """
 
 from __future__ import annotations
 
 import copy
-import inspect
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator, Literal, Optional
+from typing import Any, Callable, ClassVar, Iterator, Literal, Optional, Sequence
 
 import lightning.pytorch as pl
 import torch
@@ -26,21 +30,14 @@ from torch import Tensor, nn
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
 from lightning_gans.gan_modules.training.ema import ExponentialMovingAverage
-from lightning_gans.gan_modules.training.finite_check import NonFiniteLossCheck
+from lightning_gans.gan_modules.training.finite_check import FiniteLossGuard, NonFiniteLossCheck
 from lightning_gans.gan_modules.training.gradient_sync import PlayerGradientSync
-from lightning_gans.gan_modules.training.historical_averaging import ParameterAverage
 from lightning_gans.gan_modules.training.hyperparameters import factory_from_config, is_network_config, plain_hyperparameters
-from lightning_gans.gan_modules.losses import instance_noise_std
 from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 from lightning_gans.gan_modules.training.packing import check_packing, pack, packed_shape
-from lightning_gans.gan_modules.training.rng import (
-    decorrelate_rank,
-    gather_rank_rng_states,
-    rng_state,
-    set_rank_rng_state,
-    seeded,
-    set_rng_state,
-)
+from lightning_gans.gan_modules.training.rng import RandomStateRestore, seeded
+from lightning_gans.gan_modules.training.stabilisers import Stabilisers
+from lightning_gans.gan_modules.training.step_logging import StepLogging
 
 NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
 FACTORY_DEFAULT_SHAPE = (2,)  # what network factories are built for when data_shape is not given
@@ -78,21 +75,7 @@ def eval_mode(*modules: nn.Module) -> Iterator[None]:
             m.train(mode)
 
 
-def module_instance_arguments(module: nn.Module) -> list[str]:
-    """Names of the ``__init__`` arguments (of ``module``'s class and its parents, up the call
-    stack) that were given ``nn.Module`` instances: they must not go into the hyper-parameters."""
-    names = []
-    frame = inspect.currentframe().f_back
-    while frame is not None and frame.f_code.co_name == "__init__" and frame.f_locals.get("self") is module:
-        code = frame.f_code
-        for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
-            if isinstance(frame.f_locals.get(name), nn.Module) and name != "self":
-                names.append(name)
-        frame = frame.f_back
-    return names
-
-
-class AdversarialModule(pl.LightningModule):
+class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabilisers, pl.LightningModule):
     """A generator and a discriminator trained against each other with manual optimization.
 
     Args:
@@ -142,6 +125,11 @@ class AdversarialModule(pl.LightningModule):
 
     #: The checkpoint key of the module's dotted class path (a plain ``Trainer`` records no class).
     CHECKPOINT_CLASS_KEY = "adversarial_module_class"
+    #: The ``__init__`` arguments that are networks, in ``named_children`` order: given as ``nn.Module``
+    #: instances they are kept out of the hyper-parameters (the ``state_dict`` holds them), given as
+    #: factories they are the hyper-parameters ``load_generator`` rebuilds them from; they are the
+    #: networks :meth:`reset_networks` re-initialises.  A method with more networks extends it.
+    network_arguments: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
 
     def __init__(
         self,
@@ -173,7 +161,7 @@ class AdversarialModule(pl.LightningModule):
             raise ValueError("update_mode='simultaneous' takes both gradients from one sample, so n_critic must be 1")
         # nn.Module instances are saved in state_dict; factories (class paths) go into hparams so
         # that load_generator can rebuild the networks.
-        self.save_hyperparameters(ignore=module_instance_arguments(self))
+        self.save_hyperparameters()  # less the networks given as modules (remove_ignored_hparams)
         self._keep_hyperparameters_plain()
         self.automatic_optimization = False
         self.batch_key = batch_key
@@ -203,7 +191,8 @@ class AdversarialModule(pl.LightningModule):
         self.update_mode = update_mode
         self.generator_optimizer = OptimizerSpec.coerce(generator_optimizer)
         self.discriminator_optimizer = OptimizerSpec.coerce(discriminator_optimizer)
-        self._init_stabilisers(instance_noise, instance_noise_anneal_steps, historical_averaging)
+        applied = type(self).training_step is AdversarialModule.training_step
+        self._init_stabilisers(instance_noise, instance_noise_anneal_steps, historical_averaging, applied)
         # A frozen submodule, so it is checkpointed and moved with the module.
         self.generator_ema = (
             ExponentialMovingAverage(self.generator, ema_decay, ema_start_step) if ema_decay is not None else None
@@ -211,10 +200,17 @@ class AdversarialModule(pl.LightningModule):
         # Counters that drive the critic schedule; saved in checkpoints (on_save_checkpoint).
         self.generator_steps = 0
         self.discriminator_steps_since_generator_step = 0
-        self._rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
-        self._rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
         self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
+
+    def remove_ignored_hparams(self, ignore_list: Sequence[str]) -> None:
+        """Lightning's, and also every network argument given as an ``nn.Module`` instance.
+
+        Lightning's ``save_hyperparameters`` calls this hook (its way for a class to drop hyper-parameters)
+        on the arguments it collected, before it deep-copies them, so a network given as a module is never
+        copied into the hyper-parameters (``tests/test_loading.py`` checks it)."""
+        modules = [name for name in self.network_arguments if isinstance(self.hparams.get(name), nn.Module)]
+        super().remove_ignored_hparams([*ignore_list, *modules])
 
     def _keep_hyperparameters_plain(self) -> None:
         """Hyper-parameters as plain data (:mod:`~lightning_gans.gan_modules.training.hyperparameters`), so that the
@@ -281,12 +277,6 @@ class AdversarialModule(pl.LightningModule):
             codes = torch.erf(codes / 2**0.5)  # 2 Phi(z) - 1 of a standard normal z is U(-1, 1)
         return codes.to(self.device)
 
-    def _update_generator_ema(self) -> None:
-        """Fold the generator's new weights into its moving average (call after each generator step,
-        before ``generator_steps`` counts it)."""
-        if self.generator_ema is not None:
-            self.generator_ema.update(self.generator, self.generator_steps)
-
     def forward(self, z: Tensor) -> Tensor:
         return self.generator(z)
 
@@ -316,53 +306,13 @@ class AdversarialModule(pl.LightningModule):
             fake = self.sample(real.size(0))
         scores = {kind: self.discriminator(self.pack(x)).float().mean() for kind, x in (("real", real), ("fake", fake))}
         self.log_dict({f"{prefix}/discriminator_{kind}": value for kind, value in scores.items()}, sync_dist=True)
-        if self.trainer.state.fn == "fit":  # a fit's validation epochs go on its optimizer-step axis (_log_step_axis)
+        if self.trainer.state.fn == "fit":  # a fit's validation epochs go on its optimizer-step axis (StepLogging)
             self.log("step", float(self.global_step))
 
     def predict_step(self, batch: Tensor, batch_idx: int) -> Tensor:
         """Samples of :attr:`sampling_generator` for a batch of sample indices (the datamodules'
         ``predict_dataloader``), the noise of each from its index (:meth:`latent_codes`)."""
         return self.sample_from(self.latent_codes(batch))
-
-    # ------------------------------------------------------------------ stabilising techniques
-    def _init_stabilisers(self, instance_noise: float, anneal_steps: int, historical_averaging: float) -> None:
-        if instance_noise < 0 or anneal_steps < 0 or historical_averaging < 0:
-            raise ValueError(
-                "instance_noise, instance_noise_anneal_steps and historical_averaging must be non-negative, got "
-                f"{instance_noise}, {anneal_steps} and {historical_averaging}"
-            )
-        if (instance_noise or historical_averaging) and type(self).training_step is not AdversarialModule.training_step:
-            raise ValueError(
-                f"{type(self).__name__} has its own training_step, so instance_noise and historical_averaging "
-                "(which act in AdversarialModule's steps) would be ignored; leave them at 0"
-            )
-        self.instance_noise = instance_noise
-        self.instance_noise_anneal_steps = anneal_steps
-        self.historical_averaging = historical_averaging
-        if historical_averaging:
-            self.generator_average = ParameterAverage(self.generator)
-            self.discriminator_average = ParameterAverage(self.discriminator)
-
-    def current_instance_noise_std(self) -> float:
-        """The instance-noise standard deviation at the current generator step (0 when off)."""
-        return instance_noise_std(self.generator_steps, self.instance_noise, self.instance_noise_anneal_steps)
-
-    def add_instance_noise(self, x: Tensor) -> Tensor:
-        """``x + N(0, sigma_t^2 I)`` (``x`` itself when the noise is off or annealed away); keeps ``x``'s graph."""
-        std = self.current_instance_noise_std()
-        return x if std == 0 else x + std * torch.randn_like(x)
-
-    def _with_historical_penalty(self, loss: Tensor, player: Literal["generator", "discriminator"]) -> Tensor:
-        """``loss + weight * ||theta - average||^2`` for ``player`` (``loss`` itself when historical averaging is off)."""
-        if not self.historical_averaging:
-            return loss
-        penalty = getattr(self, f"{player}_average").penalty(getattr(self, player))
-        self.log(f"historical_averaging/{player}", penalty.detach())
-        return loss + self.historical_averaging * penalty
-
-    def _update_historical_average(self, player: Literal["generator", "discriminator"]) -> None:
-        if self.historical_averaging:
-            getattr(self, f"{player}_average").update(getattr(self, player))
 
     # ------------------------------------------------------------------ optimization
     def optimized_networks(self) -> list[tuple[nn.Module, OptimizerSpec]]:
@@ -430,46 +380,33 @@ class AdversarialModule(pl.LightningModule):
         real = self.real_from_batch(batch)
         opt_g, opt_d = self.optimizers()
         if self.instance_noise:
-            self.log("instance_noise/std", self.current_instance_noise_std())
+            self.log_step("instance_noise/std", self.current_instance_noise_std())
         if self.update_mode == "simultaneous":
             self._simultaneous_step(real, opt_g, opt_d)
             return
         d_loss = self._discriminator_step(real, opt_d)
-        self.log("loss/discriminator", d_loss, prog_bar=True)
-        self.discriminator_steps_since_generator_step += 1
+        self.log_step("loss/discriminator", d_loss, prog_bar=True)
         if self.discriminator_steps_since_generator_step >= self.discriminator_steps_per_generator_step():
             g_loss = self._generator_step(real, opt_g)
-            self.log("loss/generator", g_loss, prog_bar=True)
+            self.log_step("loss/generator", g_loss, prog_bar=True)
 
     def _discriminator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             fake = self.generate(real.size(0)).detach()
             real, fake = self.pack(self.add_instance_noise(real)), self.pack(self.add_instance_noise(fake))
-            loss = self.discriminator_loss(real, fake)
-            loss = self._with_historical_penalty(loss, "discriminator")
-            self._check_finite(loss, "discriminator")
-            opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            opt.step()
-        self.after_discriminator_step()
-        self._update_historical_average("discriminator")
-        return loss.detach()
+            loss = self._with_historical_penalty(self.discriminator_loss(real, fake), "discriminator")
+            loss = self._descend(opt, loss, "discriminator")
+        self._finish_discriminator_step()
+        return loss
 
     def _generator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             fake = self.generate(real.size(0))
             fake, real = self.pack(self.add_instance_noise(fake)), self.pack(self.add_instance_noise(real))
-            loss = self.generator_loss(fake, real)
-            loss = self._with_historical_penalty(loss, "generator")
-            self._check_finite(loss, "generator")
-            opt.zero_grad(set_to_none=True)
-            self.manual_backward(loss)
-            opt.step()
-        self._update_historical_average("generator")
-        self._update_generator_ema()
-        self.generator_steps += 1
-        self.discriminator_steps_since_generator_step = 0
-        return loss.detach()
+            loss = self._with_historical_penalty(self.generator_loss(fake, real), "generator")
+            loss = self._descend(opt, loss, "generator")
+        self._finish_generator_step()
+        return loss
 
     def _simultaneous_step(self, real: Tensor, opt_g, opt_d) -> None:
         """Both players' gradients from the same noise sample, then both steps (GAN reference code)."""
@@ -486,88 +423,44 @@ class AdversarialModule(pl.LightningModule):
             self._check_finite(g_loss, "generator")
             self.manual_backward(g_loss)
         opt_d.step()
-        self.after_discriminator_step()
+        self._finish_discriminator_step()
         opt_g.step()
+        self._finish_generator_step()
+        self.log_step_dict({"loss/discriminator": d_loss.detach(), "loss/generator": g_loss.detach()}, prog_bar=True)
+
+    def _descend(self, opt, loss: Tensor, player: str) -> Tensor:
+        """One step of ``player``'s optimizer ``opt`` on ``loss`` (checked for NaN/inf first); the loss, detached."""
+        self._check_finite(loss, player)
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt.step()
+        return loss.detach()
+
+    def _finish_discriminator_step(self) -> None:
+        """The bookkeeping after every discriminator optimizer step: the method's
+        :meth:`after_discriminator_step`, the discriminator's historical average, the critic count."""
+        self.after_discriminator_step()
         self._update_historical_average("discriminator")
+        self.discriminator_steps_since_generator_step += 1
+
+    def _finish_generator_step(self) -> None:
+        """The bookkeeping after every generator optimizer step (every method's, alpha-GAN's too): the
+        generator's historical average and moving average, then the counters of the critic schedule."""
         self._update_historical_average("generator")
-        self._update_generator_ema()
+        if self.generator_ema is not None:
+            self.generator_ema.update(self.generator, self.generator_steps)
         self.generator_steps += 1
-        self.log_dict({"loss/discriminator": d_loss.detach(), "loss/generator": g_loss.detach()}, prog_bar=True)
-
-    def _check_finite(self, loss: Tensor, player: str) -> None:
-        """Stop with a clear error on a NaN/inf loss; checkpoints already written stay untouched.
-
-        Immediate on the CPU; on accelerators the check is deferred to the batches Lightning logs,
-        checkpoints and epoch ends, so that the host never waits for the device at every step
-        (:mod:`lightning_gans.gan_modules.training.finite_check`).  Under an fp16 grad scaler an overflow is expected now and
-        then (the scaler skips that step), so the check is left to the scaler there.
-        """
-        if self.grad_scaler is None:
-            self.finite_check.record(loss, player, self.global_step, self.generator_steps)
-
-    def non_finite_loss_advice(self) -> str:
-        """What to try after a NaN/inf loss, for this method (the end of the error's message): a method
-        with a gradient penalty (a ``penalty_weight``) is told about its weight, the others about the penalties."""
-        advice = "Lower the learning rates (generator_optimizer.lr, discriminator_optimizer.lr), check the data for NaNs"
-        penalty_weight = getattr(self, "penalty_weight", None)
-        if penalty_weight is not None:
-            return f"{advice}, or lower penalty_weight (now {penalty_weight}) or train in 32-bit precision."
-        return f"{advice}, or use a method with a gradient penalty (WGANGP, NSGANGP)."
-
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if self._step_values_are_kept():
-            self._log_step_axis()
-            if self.finite_check.is_deferred(self.device):
-                self.finite_check.raise_if_any()
-
-    def _log_step_axis(self) -> None:
-        """Log ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints,
-        ``Evaluation`` and ``SampleFigures``), which Lightning then uses as the loggers' step instead
-        of its count of batches, so that losses, evaluations and pictures share one axis."""
-        self.log_dict({"step": float(self.global_step), "epoch": float(self.current_epoch)})
-
-    def on_train_epoch_end(self) -> None:
-        self.finite_check.raise_if_any()
+        self.discriminator_steps_since_generator_step = 0
 
     def on_train_end(self) -> None:
         self.gradient_sync.stop()
-        self.finite_check.raise_if_any()
-
-    # ------------------------------------------------------------------ logging
-    def log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:
-        """``LightningModule.log``, except that per-step values logged in ``training_step`` are only
-        recorded on the batches whose step metrics Lightning writes to the loggers.
-
-        Lightning writes step metrics every ``trainer.log_every_n_steps`` batches and keeps the other
-        batches' values only for the progress bar and ``trainer.callback_metrics``; yet every
-        ``self.log`` costs 0.2-0.4 ms on CPU (Lightning moves its metric state at each call), 10-20%
-        of a 2-D GAN's step (``benchmarks/speed.py``).  So in ``training_step`` a value is recorded on
-        the batches Lightning logs, on the last batch of every epoch and on the batches that may end
-        the run (``max_steps``, ``should_stop``): the loggers receive exactly what they would
-        otherwise, and ``callback_metrics`` hold the last batch's values after an epoch or a run; the
-        progress bar and ``callback_metrics`` refresh at the logging cadence in between.  Epoch-level
-        values (``on_epoch=True``) and logging from other hooks and callbacks are unaffected.
-        """
-        if self._current_fx_name == "training_step" and not args and not kwargs.get("on_epoch"):
-            if not self._step_values_are_kept():
-                return
-        super().log(name, value, *args, **kwargs)
-
-    def _step_values_are_kept(self) -> bool:
-        """Whether Lightning keeps this training batch's step values beyond the progress bar (see :meth:`log`)."""
-        trainer = self.trainer
-        if trainer.is_last_batch or trainer.should_stop:
-            return True
-        if trainer.max_steps != -1 and trainer.global_step + len(trainer.optimizers) >= trainer.max_steps:
-            return True  # each optimizer steps at most once a batch, so this batch may end the run
-        connector = getattr(trainer, "_logger_connector", None)  # Lightning's own test (2.6: should_update_logs)
-        return connector is None or bool(connector.should_update_logs)
+        super().on_train_end()
 
     # ------------------------------------------------------------------ re-initialisation
     def reset_networks(self) -> None:
         """Re-initialise, in place, every network the module trains (AdaGAN starts each component afresh).
 
-        The networks are the child modules with parameters (generator, discriminator, and e.g.
+        The networks are those of :attr:`network_arguments` (generator, discriminator, and e.g.
         alpha-GAN's encoder and code discriminator).  When the hyper-parameters record how each of
         them was built (factories, or the Lightning CLI's class paths), a fresh module is built from
         the hyper-parameters, as ``load_from_checkpoint`` does, so that every network gets its own
@@ -582,7 +475,7 @@ class AdversarialModule(pl.LightningModule):
         if fresh is not None:
             self.load_state_dict(fresh.state_dict())
             return
-        for name in self._trained_network_names():
+        for name in self.network_arguments:
             _reinitialise(getattr(self, name))
         if self.generator_ema is not None:
             self.generator_ema.reset(self.generator)
@@ -596,7 +489,7 @@ class AdversarialModule(pl.LightningModule):
         ``"discriminator"`` (Tolstikhin et al. 2017, Sec. 3.1).
         """
         fresh = self._module_from_hparams()
-        copies = {name: copy.deepcopy(getattr(self, name)) for name in self._trained_network_names()}
+        copies = {name: copy.deepcopy(getattr(self, name)) for name in self.network_arguments}
         for name, network in copies.items():
             if fresh is not None:
                 network.load_state_dict(getattr(fresh, name).state_dict())
@@ -622,15 +515,10 @@ class AdversarialModule(pl.LightningModule):
             optimizer.state.clear()
         self.discriminator_steps_since_generator_step = 0
 
-    def _trained_network_names(self) -> list[str]:
-        """The child modules with parameters (generator, discriminator, ...), without the generator's average."""
-        return [name for name, child in self.named_children()
-                if name != "generator_ema" and any(True for _ in child.parameters())]
-
     def _module_from_hparams(self) -> Optional[AdversarialModule]:
         """A freshly initialised module built from the hyper-parameters, as ``load_from_checkpoint`` builds it;
         ``None`` when they do not record every network (networks given as ``nn.Module`` instances)."""
-        if not all(name in self.hparams for name in self._trained_network_names()):
+        if not all(name in self.hparams for name in self.network_arguments):
             return None
         kwargs = dict(self.hparams)
         if kwargs.pop("_instantiator", None) is not None:  # the CLI's hparams: class paths and dicts
@@ -641,50 +529,29 @@ class AdversarialModule(pl.LightningModule):
 
     # ------------------------------------------------------------------ checkpointing
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self.finite_check.raise_if_any()  # never write weights updated from a NaN/inf loss
+        super().on_save_checkpoint(checkpoint)  # first the NaN/inf check, then the RNG state
         checkpoint[self.CHECKPOINT_CLASS_KEY] = f"{type(self).__module__}.{type(self).__qualname__}"
-        checkpoint["rng_state"] = rng_state()
-        if self._trainer is not None and self.trainer.world_size > 1:
-            checkpoint["rng_state_per_rank"] = gather_rank_rng_states(self.trainer.strategy.all_gather, self.device)
         checkpoint["adversarial_counters"] = {
             "generator_steps": self.generator_steps,
             "discriminator_steps_since_generator_step": self.discriminator_steps_since_generator_step,
         }
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        self._rng_state_to_restore = checkpoint.get("rng_state")
-        self._rank_rng_states_to_restore = checkpoint.get("rng_state_per_rank")
+        super().on_load_checkpoint(checkpoint)
         counters = checkpoint.get("adversarial_counters", {})
         self.generator_steps = counters.get("generator_steps", 0)
         self.discriminator_steps_since_generator_step = counters.get("discriminator_steps_since_generator_step", 0)
 
     def on_train_start(self) -> None:
-        """Restore the RNG state of a resumed checkpoint, so the run continues with the same noise.
-
-        Not in ``on_load_checkpoint``: between it and here Lightning builds the dataloader iterator
-        and the datamodule its sampler, which draw from the global RNG; from here to the first
-        training batch nothing does (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader` seeds its
-        workers from its own generator), as in the uninterrupted run after the checkpoint was written.
+        """Ready the module for a fit; then (``super()``) the RNG state of a resumed checkpoint is restored
+        (:meth:`~lightning_gans.gan_modules.training.rng.RandomStateRestore.on_train_start`).
 
         A resumed run's optimizers take the module's optimizer settings (the checkpoint's optimizer
         states hold the settings they were trained with, which the command line may have changed).
-
-        Under DDP every rank gets its own stream (:func:`~lightning_gans.gan_modules.training.rng.decorrelate_rank`); a resumed
-        DDP run restores each rank's own state when the checkpoint has one per rank for this world size.
         """
         if self.trainer.ckpt_path is not None:  # the run's settings, not those the optimizer states restored
             for optimizer, (_, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
                 spec.apply_to(optimizer)
         self.gradient_sync.start(self.trainer)  # plain DDP: the module syncs the players' gradients
         self._data_checked = False  # each fit checks its first batch
-        state, self._rng_state_to_restore = self._rng_state_to_restore, None
-        per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
-        world_size, rank = self.trainer.world_size, self.trainer.global_rank
-        resumed = state is not None and self.trainer.ckpt_path is not None  # not a module loaded to fine-tune
-        if resumed and per_rank is not None and len(per_rank) == world_size:
-            set_rank_rng_state(per_rank[rank], self.device)
-            return
-        if resumed:
-            set_rng_state(state)
-        if world_size > 1:
-            decorrelate_rank(rank)
+        super().on_train_start()

@@ -6,7 +6,6 @@ Every checkpoint this library or a plain ``Trainer`` writes loads under torch's 
 
 from __future__ import annotations
 
-import inspect
 import pickle
 import zipfile
 from pathlib import Path
@@ -50,19 +49,6 @@ def checkpoint_class_path(checkpoint: dict[str, Any]) -> Optional[str]:
         AdversarialModule.CHECKPOINT_CLASS_KEY)
 
 
-def network_arguments(module_class: type) -> list[str]:
-    """The ``__init__`` arguments without a default of ``module_class`` and its parents: its networks."""
-    names: list[str] = []
-    for klass in module_class.__mro__:
-        if issubclass(klass, AdversarialModule) and "__init__" in vars(klass):
-            for parameter in inspect.signature(klass.__init__).parameters.values():
-                required = parameter.default is parameter.empty and parameter.name != "self"
-                named = parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
-                if required and named and parameter.name not in names:
-                    names.append(parameter.name)
-    return names
-
-
 def load_generator(
     checkpoint_path: str | Path, map_location: str | torch.device = "cpu"
 ) -> pl.LightningModule | GeneratorMixture:
@@ -88,7 +74,7 @@ def load_generator(
         raise ValueError(f"{path} does not record its module's class (not written by a module of this library); "
                          "load it with YourMethod.load_from_checkpoint(path)")
     module_class = imported_class(class_path, AdversarialModule)
-    missing = [name for name in network_arguments(module_class) if name not in checkpoint["hyper_parameters"]]
+    missing = [name for name in module_class.network_arguments if name not in checkpoint["hyper_parameters"]]
     if missing:
         passed = ", ".join(f"{name}=..." for name in missing)
         raise ValueError(

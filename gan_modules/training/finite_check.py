@@ -12,10 +12,12 @@ each epoch and of training.  The error names the first bad step either way.
 from __future__ import annotations
 
 import math
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import Tensor
+
+from lightning_gans.gan_modules.training.step_logging import step_values_are_kept
 
 PLAYERS = ("discriminator", "generator", "encoder", "code discriminator")
 GENERIC_ADVICE = "Lower the learning rates or check the data for NaNs."
@@ -28,7 +30,7 @@ class NonFiniteLossCheck:
         deferred: keep the flag on the device and check it in :meth:`raise_if_any` only; ``None``
             (default) defers on every device but the CPU.
         advice: called when the error is raised, for what to try next (the module passes its
-            :meth:`~lightning_gans.gan_modules.training.base.AdversarialModule.non_finite_loss_advice`, which
+            :meth:`FiniteLossGuard.non_finite_loss_advice`, which
             fits the method); ``None``: :data:`GENERIC_ADVICE`.
     """
 
@@ -74,3 +76,49 @@ class NonFiniteLossCheck:
             f"the {player} loss {what} at global step {global_step} (generator step {generator_step}); training "
             f"stopped, checkpoints already written are intact. {advice}"
         )
+
+
+class FiniteLossGuard:
+    """The part of :class:`~lightning_gans.gan_modules.training.base.AdversarialModule` that stops training
+    on a NaN/inf loss: each step's losses go through :meth:`_check_finite` into the module's
+    ``finite_check`` (a :class:`NonFiniteLossCheck`), whose deferred flag is read on the batches whose
+    step values Lightning keeps, at the end of each epoch and of training, and before a checkpoint is built."""
+
+    finite_check: NonFiniteLossCheck
+
+    def _check_finite(self, loss: Tensor, player: str) -> None:
+        """Stop with a clear error on a NaN/inf loss; checkpoints already written stay untouched.
+
+        Immediate on the CPU; on accelerators the check is deferred to the batches Lightning logs,
+        checkpoints and epoch ends, so that the host never waits for the device at every step
+        (module docstring).  Under an fp16 grad scaler an overflow is expected now and then (the
+        scaler skips that step), so the check is left to the scaler there.
+        """
+        if self.grad_scaler is None:
+            self.finite_check.record(loss, player, self.global_step, self.generator_steps)
+
+    def non_finite_loss_advice(self) -> str:
+        """What to try after a NaN/inf loss, for this method (the end of the error's message): a method
+        with a gradient penalty (a ``penalty_weight``) is told about its weight, the others about the penalties."""
+        advice = "Lower the learning rates (generator_optimizer.lr, discriminator_optimizer.lr), check the data for NaNs"
+        penalty_weight = getattr(self, "penalty_weight", None)
+        if penalty_weight is not None:
+            return f"{advice}, or lower penalty_weight (now {penalty_weight}) or train in 32-bit precision."
+        return f"{advice}, or use a method with a gradient penalty (WGANGP, NSGANGP)."
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.finite_check.is_deferred(self.device) and step_values_are_kept(self.trainer):
+            self.finite_check.raise_if_any()
+        super().on_train_batch_end(outputs, batch, batch_idx)
+
+    def on_train_epoch_end(self) -> None:
+        self.finite_check.raise_if_any()
+        super().on_train_epoch_end()
+
+    def on_train_end(self) -> None:
+        self.finite_check.raise_if_any()
+        super().on_train_end()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.finite_check.raise_if_any()  # never write weights updated from a NaN/inf loss
+        super().on_save_checkpoint(checkpoint)

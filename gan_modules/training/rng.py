@@ -16,7 +16,7 @@ rank's state (:func:`gather_rank_rng_states`).
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import torch
 
@@ -73,3 +73,47 @@ def set_rank_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["cpu"].cpu())
     if device.type == "cuda" and state["cuda"].numel():
         torch.cuda.set_rng_state(state["cuda"].cpu(), device)
+
+
+class RandomStateRestore:
+    """The part of :class:`~lightning_gans.gan_modules.training.base.AdversarialModule` that checkpoints
+    torch's RNG state (every rank's under DDP) and restores it when a run resumes, and gives every DDP
+    rank its own stream (module docstring)."""
+
+    _rng_state_to_restore: Optional[dict[str, Any]] = None  # from on_load_checkpoint, for on_train_start
+    _rank_rng_states_to_restore: Optional[list[dict[str, Any]]] = None  # the same, one a DDP rank
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["rng_state"] = rng_state()
+        if self._trainer is not None and self.trainer.world_size > 1:
+            checkpoint["rng_state_per_rank"] = gather_rank_rng_states(self.trainer.strategy.all_gather, self.device)
+        super().on_save_checkpoint(checkpoint)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._rng_state_to_restore = checkpoint.get("rng_state")
+        self._rank_rng_states_to_restore = checkpoint.get("rng_state_per_rank")
+        super().on_load_checkpoint(checkpoint)
+
+    def on_train_start(self) -> None:
+        """Restore the RNG state of a resumed checkpoint, so the run continues with the same noise.
+
+        Not in ``on_load_checkpoint``: between it and here Lightning builds the dataloader iterator
+        and the datamodule its sampler, which draw from the global RNG; from here to the first
+        training batch nothing does (:class:`~lightning_gans.datamodules.resumable.ResumableDataLoader`
+        seeds its workers from its own generator), as in the uninterrupted run after the checkpoint was
+        written.  So the module's other ``on_train_start`` work comes first (this part is last among
+        its bases).  Under DDP every rank gets its own stream (:func:`decorrelate_rank`); a resumed DDP
+        run restores each rank's own state when the checkpoint has one per rank for this world size.
+        """
+        super().on_train_start()
+        state, self._rng_state_to_restore = self._rng_state_to_restore, None
+        per_rank, self._rank_rng_states_to_restore = self._rank_rng_states_to_restore, None
+        world_size, rank = self.trainer.world_size, self.trainer.global_rank
+        resumed = state is not None and self.trainer.ckpt_path is not None  # not a module loaded to fine-tune
+        if resumed and per_rank is not None and len(per_rank) == world_size:
+            set_rank_rng_state(per_rank[rank], self.device)
+            return
+        if resumed:
+            set_rng_state(state)
+        if world_size > 1:
+            decorrelate_rank(rank)

@@ -34,7 +34,7 @@ class ResumableDataLoader(DataLoader):
     ``draws`` still holds the sampler, and each rank skips its own batches of its shard.  The
     loader seeds its workers from a private generator, so iterating it does not draw from the
     global RNG, which a resumed run restores just before its first batch
-    (:meth:`lightning_gans.gan_modules.training.base.AdversarialModule.on_train_start`).
+    (:meth:`lightning_gans.gan_modules.training.rng.RandomStateRestore.on_train_start`).
 
     Args:
         dataset: the training set.

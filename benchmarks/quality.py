@@ -7,10 +7,7 @@
 
 Every run is ``python train.py fit --config configs/<data>_<method>.yaml`` (run in-process through
 :func:`train.main`) with ``seed_everything`` set to the seed; the config actually run is written to
-``<out>/configs/`` (so any run can be repeated with ``train.py``).  ``grid25`` has a config for every
-method but alpha-GAN; for it the ``ring8`` config is used with the data section of
-``configs/grid25_gan.yaml`` (VEEGAN/PacGAN grid: spacing 2, std 0.05) -- the table marks that row
-"derived".  The PacGAN rows (``gan_pack2`` .. ``gan_pack4``: the non-saturating GAN with ``packing`` 2-4,
+``<out>/configs/`` (so any run can be repeated with ``train.py``).  The PacGAN rows (``gan_pack2`` .. ``gan_pack4``: the non-saturating GAN with ``packing`` 2-4,
 Lin et al. 2018) have grid25 configs only; a method without a config for a data set is skipped there.
 
 Budgets.  Non-AdaGAN runs count ``trainer.max_steps`` (optimizer steps; ``--max-steps`` overrides it,
@@ -108,18 +105,10 @@ PUBLISHED_SETUPS = (
 STANDARD_ERROR = "mean ± standard error over seeds"
 
 
-def config_for(data: str, method: str) -> tuple[dict, bool] | None:
-    """The repo's config for ``data`` x ``method`` as a dict, and whether it was derived (module docstring);
-    ``None`` when the method has no config for ``data``."""
+def config_for(data: str, method: str) -> dict | None:
+    """The repo's config ``configs/<data>_<method>.yaml`` as a dict; ``None`` when there is none."""
     path = ROOT / "configs" / f"{data}_{method}.yaml"
-    if path.is_file():
-        return yaml.safe_load(path.read_text()), False
-    ring8 = ROOT / "configs" / f"ring8_{method}.yaml"
-    if data != "grid25" or not ring8.is_file():
-        return None
-    config = yaml.safe_load(ring8.read_text())
-    config["data"] = yaml.safe_load((ROOT / "configs" / "grid25_gan.yaml").read_text())["data"]
-    return config, True
+    return yaml.safe_load(path.read_text()) if path.is_file() else None
 
 
 def _callbacks_named(config: dict, name: str) -> list[dict]:
@@ -253,7 +242,7 @@ def write_markdown(rows: list[dict], path: Path, command: str, total_seconds: fl
     digits = [r for r in rows if r["data"] == "digits"]
     lines = ["# Sample quality of every method", "",
              f"Command: `{command}`  ", f"Date: {datetime.datetime.now().isoformat(timespec='seconds')}  ",
-             f"Seeds: {seeds} ({STANDARD_ERROR}); training time summed over the {len(rows)} runs "
+             f"Seeds: {seeds} (each row over those it has, column 'seeds'; {STANDARD_ERROR}); training time summed over the {len(rows)} runs "
              f"{sum(r['seconds'] for r in rows):.0f} s "
              f"(1 torch thread a run); this invocation's wall time {total_seconds:.0f} s"
              + (" (--quick: scores mean little)" if quick else ""), "",
@@ -271,14 +260,14 @@ def write_markdown(rows: list[dict], path: Path, command: str, total_seconds: fl
                   "(a blur over the square passes the first, not this); KL: of the high-quality mode histogram "
                   f"to uniform (PacGAN's reverse KL); {STANDARD_ERROR}.", "",
                   "| data | method | modes captured | modes, >= 10 samples | high-quality % | KL to uniform | "
-                  "train CPU s/run | train wall s/run | config |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "train CPU s/run | train wall s/run | seeds | config |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for data, method, runs in groups(toy):
             lines.append(f"| {data} | {METHODS[method]} | {mean_se([r['modes'] for r in runs])} / "
                          f"{runs[0]['n_modes']} | {mean_se([r['modes_strict'] for r in runs])} | "
                          f"{mean_se([100 * r['hq_fraction'] for r in runs])} | "
                          f"{mean_se([r['kl_uniform'] for r in runs])} | {mean_se(cpu_seconds(runs))} | "
-                         f"{mean_se([r['seconds'] for r in runs])} | {runs[0]['config']} |")
+                         f"{mean_se([r['seconds'] for r in runs])} | {len(runs)} | {runs[0]['config']} |")
         lines += ["", "Published results on the same mixtures and metric (read from the authors' tables):", "",
                   "| source | model | ring8 modes | ring8 high-quality % | grid25 modes | grid25 high-quality % |",
                   "|---|---|---|---|---|---|"]
@@ -390,6 +379,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--resume", action="store_true",
                         help="reuse the runs finished earlier under --out whose config is unchanged (their "
                              "rows and samples), train the others; lets a long run be split or restarted")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="train nothing: the table of the runs finished earlier under --out with unchanged "
+                             "configs (as --resume), each row over the seeds it has (column 'seeds')")
     args = parser.parse_args(argv)
     if args.seeds is None:
         args.seeds = [0] if args.quick else [0, 1, 2]
@@ -441,23 +433,23 @@ def main(argv=None) -> list[dict]:
     start = time.perf_counter()
     for data in args.data:
         for method in args.methods:
-            found = config_for(data, method)
-            if found is None:
+            base = config_for(data, method)
+            if base is None:
                 continue
-            base, derived = found
             for seed in args.seeds:
                 name = f"{data}_{method}_s{seed}"
                 run_dir = args.out / "runs" / name
                 config = patch_config(base, seed, run_dir, args.max_steps.get(data), args.quick)
-                finished = load_finished(run_dir, config) if args.resume else None
+                finished = load_finished(run_dir, config) if args.resume or args.finished_only else None
                 if finished is not None:
                     row, samples = finished
+                elif args.finished_only:
+                    continue
                 else:
                     sampler, datamodule, seconds, cpu = train_run(config, args.out / "configs" / f"{name}.yaml")
                     row = {"data": data, "method": method, "seed": seed, "seconds": round(seconds, 2),
                            "cpu_seconds": round(cpu, 2),
-                           "config": f"configs/ring8_{method}.yaml + grid25 data (derived)" if derived
-                           else f"configs/{data}_{method}.yaml"}
+                           "config": f"configs/{data}_{method}.yaml"}
                     samples = draw(sampler, PARZEN_SAMPLES if data == "digits" else TOY_SAMPLES)
                     row.update(evaluator(samples) if data == "digits" else toy_metrics(samples, datamodule))
                     save_finished(run_dir, config, row, samples)

@@ -240,8 +240,8 @@ class Evaluation(pl.Callback):
                                  "with `centres` and `std` attributes (RingOfGaussians, GridOfGaussians)")
             self.suites["mode_coverage"] = _GeneratedOnly(
                 ModeCoverage(torch.as_tensor(centres, dtype=torch.float32), std, self.threshold, self.min_per_mode),
-                {"modes_captured": "modes_captured", "high_quality_fraction": "high_quality_fraction",
-                 "kl_to_uniform": "mode_kl_to_uniform"},
+                {"modes_captured": "modes_captured", "modes_captured_strict": "modes_captured_strict",
+                 "high_quality_fraction": "high_quality_fraction", "kl_to_uniform": "mode_kl_to_uniform"},
             )
         if "digits" in self.metrics:
             if data_shape != (1, 8, 8):

@@ -40,6 +40,7 @@ def test_mode_coverage_by_default_on_toy_data_with_exact_counts(tmp_path):
     assert callback.metrics == ["mode_coverage"]
     results = callback.last_results
     assert results["eval/modes_captured"] == 3
+    assert results["eval/modes_captured_strict"] == 0  # 11 samples over 3 modes: none has 10
     assert results["eval/high_quality_fraction"] == 1.0
     assert results["eval/n_samples"] == 11
     assert callback.last_evaluated_step == 5

@@ -63,16 +63,28 @@ def test_quality_quick_writes_a_row_for_every_method(tmp_path):
     assert (tmp_path / "configs" / "ring8_gan_s0.yaml").read_text().count("max_steps: 60") == 1
 
 
-def test_quality_derives_missing_grid25_configs_from_ring8():
+def test_quality_has_a_config_for_every_method_and_data_set():
     import quality
 
     for method in quality.METHODS:
-        config, derived = quality.config_for("grid25", method)
-        assert derived == (not (ROOT / "configs" / f"grid25_{method}.yaml").is_file())
-        assert config["data"]["class_path"].endswith("GridOfGaussians")
-        if derived:
-            assert config["model"] == quality.config_for("ring8", method)[0]["model"]
+        config = quality.config_for("grid25", method)
+        assert config["data"]["class_path"].endswith("GridOfGaussians"), method
+        if not method.startswith("gan_pack"):
+            assert quality.config_for("ring8", method)["data"]["class_path"].endswith("RingOfGaussians"), method
     assert quality.config_for("ring8", "gan_pack2") is None  # no ring8 config: the row is skipped
+
+
+def test_quality_finished_only_tabulates_the_finished_runs_and_trains_nothing(tmp_path):
+    _run(["benchmarks/quality.py", "--quick", "--data", "ring8", "--methods", "gan", "--out", str(tmp_path)],
+         timeout=240)
+    first = (tmp_path / "runs" / "ring8_gan_s0" / "result.json").read_text()
+    _run(["benchmarks/quality.py", "--quick", "--finished-only", "--data", "ring8", "--methods", "gan", "nsgan",
+          "--seeds", "0", "1", "--out", str(tmp_path)], timeout=240)
+    rows = list(csv.DictReader((tmp_path / "quality.csv").open()))
+    assert [(row["method"], row["seed"]) for row in rows] == [("gan", "0")]  # nsgan and seed 1 never ran
+    assert not (tmp_path / "runs" / "ring8_gan_s1").exists() and not (tmp_path / "runs" / "ring8_nsgan_s0").exists()
+    assert (tmp_path / "runs" / "ring8_gan_s0" / "result.json").read_text() == first
+    assert re.search(r"^\| ring8 \| GAN \| .* \| 1 \| configs/ring8_gan.yaml \|$", (tmp_path / "quality.md").read_text(), re.M)
 
 
 def test_quality_reports_the_standard_error_and_fixes_the_axes_to_the_modes():

@@ -101,14 +101,14 @@ def test_quality_reports_the_standard_error_and_fixes_the_axes_to_the_modes():
 def test_quality_quick_budget_for_adagan_counts_epochs(tmp_path):
     import quality
 
-    config, _ = quality.config_for("ring8", "adagan")
+    config = quality.config_for("ring8", "adagan")
     patched = quality.patch_config(config, 3, tmp_path, max_steps=60, quick=True)
     stages = patched["trainer"]["callbacks"][0]["init_args"]["stages"]
     assert patched["seed_everything"] == 3
     assert patched["trainer"]["max_epochs"] == stages
     assert "max_steps" not in patched["trainer"]
-    # 5 stages of one epoch, 2 optimizer steps a batch (n_critic 1): 60 // (2 * 5) = 6 batches an epoch
-    assert stages == 5 and patched["trainer"]["limit_train_batches"] == 6
+    # 2 stages of one epoch, 2 optimizer steps a batch (n_critic 1): 60 // (2 * 2) = 15 batches an epoch
+    assert stages == 2 and patched["trainer"]["limit_train_batches"] == 15
     assert patched["trainer"]["callbacks"][0]["init_args"]["classifier_steps"] == quality.QUICK_CLASSIFIER_STEPS
 
 
@@ -141,12 +141,12 @@ def test_quality_resume_reuses_a_finished_run_only_while_its_config_is_unchanged
     import quality
     import torch
 
-    config = quality.patch_config(quality.config_for("ring8", "gan")[0], 0, tmp_path, max_steps=60, quick=True)
+    config = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path, max_steps=60, quick=True)
     samples = torch.randn(10, 2)
     quality.save_finished(tmp_path, config, {"modes": 3}, samples)
     row, loaded = quality.load_finished(tmp_path, config)
     assert row == {"modes": 3} and torch.equal(loaded, samples)
-    changed = quality.patch_config(quality.config_for("ring8", "gan")[0], 0, tmp_path, max_steps=61, quick=True)
+    changed = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path, max_steps=61, quick=True)
     assert quality.load_finished(tmp_path, changed) is None
     assert quality.load_finished(tmp_path / "elsewhere", config) is None
 
@@ -166,7 +166,7 @@ def test_quality_step_budgets_per_data_set():
 def test_quality_budget_for_adagan_on_a_small_data_set_counts_whole_epochs(tmp_path):
     import quality
 
-    config, _ = quality.config_for("digits", "adagan")
+    config = quality.config_for("digits", "adagan")
     patched = quality.patch_config(config, 0, tmp_path, max_steps=3000, quick=False)
     args = quality._callbacks_named(patched, "AdaGAN")[0]["init_args"]
     batches = quality.train_batches_per_epoch(patched["data"])  # 1,438 training digits, batches of 64: 22

@@ -1,8 +1,9 @@
 """Training the Wasserstein, gradient-penalty and hinge + R1 configs: mode coverage on the toy mixtures.
 
 The CI runs (a few hundred steps) assert a clear improvement over the untrained generator; the slow runs use each
-config's full step budget and assert the targets at seed 0 (ring8: 8/8 modes and at least half of 2,500 samples
-high-quality; grid25, issue 17: at least 24 of 25 modes, each of them with >= 10 high-quality samples, and at
+config's full step budget and assert the targets at seed 0 (ring8, issue 17: 8/8 modes, each with >= 10
+high-quality samples, and at least 90 % of 2,500 samples high-quality -- half for hinge + R1, whose config is
+older; grid25, issue 17: at least 24 of 25 modes, each of them with >= 10 high-quality samples, and at
 least 90 % of the samples high-quality).  The full table over seeds is ``benchmarks/quality.py``, not a test.
 """
 
@@ -54,11 +55,12 @@ def test_short_ring8_run_improves_on_the_untrained_generator(method, steps, untr
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method", ["wgan_gp", "nsgan_gp", "dragan_ns", "hinge_r1"])
-def test_ring8_config_captures_all_modes_with_half_high_quality(method, tmp_path):
+@pytest.mark.parametrize("method, high_quality", [("wgan_gp", 0.9), ("nsgan_gp", 0.9), ("dragan_ns", 0.9),
+                                                  ("hinge_r1", 0.5)])
+def test_ring8_config_captures_all_modes_at_the_target_quality(method, high_quality, tmp_path):
     stats, _ = train(f"configs/ring8_{method}.yaml", tmp_path)
-    assert stats["modes_captured"] == 8
-    assert stats["high_quality_fraction"] >= 0.5
+    assert stats["modes_captured_strict"] == 8
+    assert stats["high_quality_fraction"] >= high_quality
 
 
 @pytest.mark.slow

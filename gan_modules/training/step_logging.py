@@ -44,12 +44,11 @@ class StepLogging:
 
     def log_step(self, name: str, value: Any, prog_bar: bool = False) -> None:
         """``self.log(name, value, prog_bar=prog_bar)`` of a training step's value, on the batches whose
-        step values Lightning keeps (module docstring); outside a fit, ``self.log`` as it is."""
-        if self._trainer is None or step_values_are_kept(self.trainer):
-            self.log(name, value, prog_bar=prog_bar)
+        step values Lightning keeps (module docstring); outside a fit, as ``self.log``."""
+        self.log_step_dict({name: value}, prog_bar=prog_bar)
 
     def log_step_dict(self, values: Mapping[str, Any], prog_bar: bool = False) -> None:
-        """:meth:`log_step` of several values."""
+        """:meth:`log_step` of several values (one ``self.log_dict``)."""
         if self._trainer is None or step_values_are_kept(self.trainer):
             self.log_dict(values, prog_bar=prog_bar)
 

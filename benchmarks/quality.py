@@ -35,7 +35,10 @@ Evaluation (after training, fixed sampling seed):
 AdaGAN is evaluated on its boosted mixture (``AdaGAN.mixture``), the other methods with ``module.sample``.
 Writes ``quality.md`` (mean +- standard error over seeds, training seconds a run, command, date, the
 published PacGAN / VEEGAN toy rows),
-``quality.csv`` (one row per run) and ``quality_toy.png`` / ``quality_digits.png`` (first seed).
+``quality.csv`` (one row per run) and ``quality_toy.png`` / ``quality_digits.png`` (the first seed whose
+samples are recorded).  Each finished run leaves a record, ``<out>/records/<run>.json`` (config and row) and
+``.pt`` (samples), which ``--resume`` and ``--finished-only`` read; the toy records are in git
+(``benchmarks/results/toys/records/``), so more seeds can be added to the committed table anywhere.
 """
 
 from __future__ import annotations
@@ -81,7 +84,7 @@ QUICK_STEPS = 60  # optimizer steps of a --quick run
 QUICK_N_TRAIN = 4_096  # toy training points of a --quick run
 QUICK_CLASSIFIER_STEPS = 20  # AdaGAN mixture-classifier steps of a --quick run
 SAMPLING_SEED = 12_345
-RESULT_FILE, SAMPLES_FILE = "result.json", "samples.pt"  # a finished run, reused by --resume
+RECORDS = "records"  # <out>/records/<run>.json and .pt: a finished run, reused by --resume (record_paths)
 
 #: Published toy results on the same mixtures and metric: (source, model, ring modes, ring high-quality %,
 #: grid modes, grid high-quality %), read from the authors' tables: PacGAN Table 1 [Lin et al. 2018; mean over
@@ -331,19 +334,20 @@ def plot_toy(samples: dict, data_modules: dict, path: Path) -> None:
                                 squeeze=False)
     for i, d in enumerate(data):
         for j, m in enumerate(methods):
-            ax = axes[i][j]
+            ax, title = axes[i][j], f"{d} {METHODS[m]}"
             if (d, m) in samples:
                 centres = data_modules[d].centres
-                points = samples[(d, m)]
+                seed, points = samples[(d, m)]
                 ax.scatter(centres[:, 0], centres[:, 1], s=30, facecolors="none", edgecolors="red", linewidths=0.5)
                 ax.scatter(points[:, 0], points[:, 1], s=0.5, alpha=0.5, c="black", linewidths=0)
                 low, high = data_limits(centres)
                 ax.set_xlim(low, high)
                 ax.set_ylim(low, high)
                 ax.set_aspect("equal")
+                title += f", seed {seed}"
+            ax.set_title(title, fontsize=8)
             ax.set_xticks([])
             ax.set_yticks([])
-            ax.set_title(f"{d} {METHODS[m]}", fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
@@ -405,22 +409,40 @@ def parse_budgets(values: list[str]) -> dict[str, int]:
     return budgets
 
 
-def load_finished(run_dir: Path, config: dict):
-    """``(row, samples)`` of a run finished earlier in ``run_dir`` with this exact ``config``, else ``None``."""
-    result, samples = run_dir / RESULT_FILE, run_dir / SAMPLES_FILE
-    if not (result.is_file() and samples.is_file()):
+def portable(config: dict) -> dict:
+    """``config`` without ``trainer.default_root_dir`` (where the run wrote, which differs between
+    checkouts): the part of a run's config that decides its result, as records compare it."""
+    config = copy.deepcopy(config)
+    config["trainer"].pop("default_root_dir", None)
+    return config
+
+
+def record_paths(out: Path, name: str) -> tuple[Path, Path]:
+    """A finished run's record under ``out``: ``records/<name>.json`` (its config and row) and
+    ``records/<name>.pt`` (its samples).  The toy records are small and kept in git, so that the table
+    can be regenerated, or extended by more seeds, in another checkout."""
+    return out / RECORDS / f"{name}.json", out / RECORDS / f"{name}.pt"
+
+
+def load_finished(out: Path, name: str, config: dict):
+    """``(row, samples)`` of the run ``name`` recorded under ``out`` with this ``config`` (compared
+    :func:`portable`), else ``None``.  ``samples`` is ``None`` for a record kept without them (the
+    row still counts in the table; the figure takes another seed)."""
+    result, samples = record_paths(out, name)
+    if not result.is_file():
         return None
     saved = json.loads(result.read_text())
-    if saved.get("config") != config:
+    if saved.get("config") != portable(config):
         return None
-    return saved["row"], torch.load(samples)
+    return saved["row"], (torch.load(samples) if samples.is_file() else None)
 
 
-def save_finished(run_dir: Path, config: dict, row: dict, samples: torch.Tensor) -> None:
-    """Keep a finished run's row and samples so that ``--resume`` can reuse it."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    torch.save(samples, run_dir / SAMPLES_FILE)
-    (run_dir / RESULT_FILE).write_text(json.dumps({"config": config, "row": row}, indent=1))
+def save_finished(out: Path, name: str, config: dict, row: dict, samples: torch.Tensor) -> None:
+    """Record a finished run's config, row and samples so that ``--resume`` can reuse it."""
+    result, samples_path = record_paths(out, name)
+    result.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(samples, samples_path)
+    result.write_text(json.dumps({"config": portable(config), "row": row}, indent=1) + "\n")
 
 
 def main(argv=None) -> list[dict]:
@@ -440,7 +462,7 @@ def main(argv=None) -> list[dict]:
                 name = f"{data}_{method}_s{seed}"
                 run_dir = args.out / "runs" / name
                 config = patch_config(base, seed, run_dir, args.max_steps.get(data), args.quick)
-                finished = load_finished(run_dir, config) if args.resume or args.finished_only else None
+                finished = load_finished(args.out, name, config) if args.resume or args.finished_only else None
                 if finished is not None:
                     row, samples = finished
                 elif args.finished_only:
@@ -452,11 +474,13 @@ def main(argv=None) -> list[dict]:
                            "config": f"configs/{data}_{method}.yaml"}
                     samples = draw(sampler, PARZEN_SAMPLES if data == "digits" else TOY_SAMPLES)
                     row.update(evaluator(samples) if data == "digits" else toy_metrics(samples, datamodule))
-                    save_finished(run_dir, config, row, samples)
-                if data == "digits":
+                    save_finished(args.out, name, config, row, samples)
+                if samples is None:
+                    pass  # a record kept without samples: in the table, not in the figure
+                elif data == "digits":
                     digit_samples.setdefault(method, samples)
                 else:
-                    toy_samples.setdefault((data, method), samples)
+                    toy_samples.setdefault((data, method), (seed, samples))
                     data_modules.setdefault(data, datamodule_from(config["data"]))  # centres and std
                 rows.append(row)
                 print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)

@@ -77,13 +77,14 @@ def test_quality_has_a_config_for_every_method_and_data_set():
 def test_quality_finished_only_tabulates_the_finished_runs_and_trains_nothing(tmp_path):
     _run(["benchmarks/quality.py", "--quick", "--data", "ring8", "--methods", "gan", "--out", str(tmp_path)],
          timeout=240)
-    first = (tmp_path / "runs" / "ring8_gan_s0" / "result.json").read_text()
+    first = (tmp_path / "records" / "ring8_gan_s0.json").read_text()
     _run(["benchmarks/quality.py", "--quick", "--finished-only", "--data", "ring8", "--methods", "gan", "nsgan",
           "--seeds", "0", "1", "--out", str(tmp_path)], timeout=240)
     rows = list(csv.DictReader((tmp_path / "quality.csv").open()))
     assert [(row["method"], row["seed"]) for row in rows] == [("gan", "0")]  # nsgan and seed 1 never ran
     assert not (tmp_path / "runs" / "ring8_gan_s1").exists() and not (tmp_path / "runs" / "ring8_nsgan_s0").exists()
-    assert (tmp_path / "runs" / "ring8_gan_s0" / "result.json").read_text() == first
+    assert sorted(p.name for p in (tmp_path / "records").iterdir()) == ["ring8_gan_s0.json", "ring8_gan_s0.pt"]
+    assert (tmp_path / "records" / "ring8_gan_s0.json").read_text() == first
     assert re.search(r"^\| ring8 \| GAN \| .* \| 1 \| configs/ring8_gan.yaml \|$", (tmp_path / "quality.md").read_text(), re.M)
 
 
@@ -141,14 +142,20 @@ def test_quality_resume_reuses_a_finished_run_only_while_its_config_is_unchanged
     import quality
     import torch
 
-    config = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path, max_steps=60, quick=True)
+    config = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path / "a", max_steps=60, quick=True)
     samples = torch.randn(10, 2)
-    quality.save_finished(tmp_path, config, {"modes": 3}, samples)
-    row, loaded = quality.load_finished(tmp_path, config)
+    quality.save_finished(tmp_path, "run", config, {"modes": 3}, samples)
+    row, loaded = quality.load_finished(tmp_path, "run", config)
     assert row == {"modes": 3} and torch.equal(loaded, samples)
-    changed = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path, max_steps=61, quick=True)
-    assert quality.load_finished(tmp_path, changed) is None
-    assert quality.load_finished(tmp_path / "elsewhere", config) is None
+    changed = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path / "a", max_steps=61, quick=True)
+    assert quality.load_finished(tmp_path, "run", changed) is None
+    assert quality.load_finished(tmp_path, "other run", config) is None
+    # another checkout writes the run elsewhere: the record still matches (it holds no output directory)
+    moved = quality.patch_config(quality.config_for("ring8", "gan"), 0, tmp_path / "b", max_steps=60, quick=True)
+    assert quality.load_finished(tmp_path, "run", moved)[0] == {"modes": 3}
+    # a record kept without its samples still gives its row, and no samples
+    quality.record_paths(tmp_path, "run")[1].unlink()
+    assert quality.load_finished(tmp_path, "run", config) == ({"modes": 3}, None)
 
 
 def test_quality_step_budgets_per_data_set():

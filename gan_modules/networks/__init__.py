@@ -1,4 +1,4 @@
-"""Network zoo: MLPs for vectors (toy mixtures), DCGAN-style convnets for images of 8 to 64 px.
+"""Network zoo: MLPs for vectors (toy mixtures; PacGAN's maxout discriminator), DCGAN-style convnets for images of 8 to 64 px.
 
 Generators: ``Gen(data_shape, latent_dim=..., ...)`` with attribute ``latent_dim`` and
 ``forward(z) -> (B, *data_shape)``.  Discriminators: ``Disc(data_shape, ...)`` with
@@ -7,6 +7,7 @@ Generators: ``Gen(data_shape, latent_dim=..., ...)`` with attribute ``latent_dim
 
 from lightning_gans.gan_modules.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from lightning_gans.gan_modules.networks.encoder import DCGANEncoder, MLPEncoder
+from lightning_gans.gan_modules.networks.maxout import Maxout, MaxoutDiscriminator
 from lightning_gans.gan_modules.networks.minibatch import MinibatchDiscrimination
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from lightning_gans.gan_modules.networks.norm import norm_layer
@@ -14,5 +15,6 @@ from lightning_gans.gan_modules.networks.virtual_batch_norm import VirtualBatchN
 
 __all__ = [
     "DCGANDiscriminator", "DCGANEncoder", "DCGANGenerator", "MLPDiscriminator", "MLPEncoder", "MLPGenerator",
+    "Maxout", "MaxoutDiscriminator",
     "MinibatchDiscrimination", "VirtualBatchNorm", "norm_layer",
 ]

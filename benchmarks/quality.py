@@ -475,11 +475,9 @@ def main(argv=None) -> list[dict]:
                     samples = draw(sampler, PARZEN_SAMPLES if data == "digits" else TOY_SAMPLES)
                     row.update(evaluator(samples) if data == "digits" else toy_metrics(samples, datamodule))
                     save_finished(args.out, name, config, row, samples)
-                if samples is None:
-                    pass  # a record kept without samples: in the table, not in the figure
-                elif data == "digits":
+                if data == "digits" and samples is not None:
                     digit_samples.setdefault(method, samples)
-                else:
+                elif samples is not None:  # a record kept without samples is in the table, not in the figure
                     toy_samples.setdefault((data, method), (seed, samples))
                     data_modules.setdefault(data, datamodule_from(config["data"]))  # centres and std
                 rows.append(row)

@@ -129,3 +129,52 @@ def test_loader_replays_the_interrupted_draw_and_skips_what_was_trained_on():
     assert len(epoch2) == len(epoch2_resumed) == len(loader)
     assert all(torch.equal(a, b) for a, b in zip(epoch2, epoch2_resumed))
     assert not all(torch.equal(a, b) for a, b in zip(epoch0 + epoch1_start, epoch2))
+
+
+def fit_epochs(method: str, epochs: int, checkpoint=None, seed: int = 0, callbacks=(), **options):
+    """``method`` fitted for ``epochs`` epochs (``max_epochs``), from ``checkpoint`` when given."""
+    pl.seed_everything(seed, verbose=False)
+    module = scale_methods.build(method, **options)
+    trainer = scale_methods.trainer(max_epochs=epochs, callbacks=list(callbacks))
+    trainer.fit(module, datamodule=scale_methods.ring(), ckpt_path=checkpoint)
+    return module, trainer
+
+
+@pytest.mark.parametrize("method", ["nsgan", "gan_k2"])
+def test_a_run_resumed_mid_epoch_under_max_epochs_trains_every_remaining_batch(method, tmp_path):
+    """The loader used to keep its spent resumed iterator, so the epoch after a mid-epoch resume had no batch."""
+    module, trainer = fit_epochs(method, 3, callbacks=[SaveAt(tmp_path, (MID_EPOCH, LAST_OF_EPOCH, 9))])
+    reference, total = state(module), trainer.global_step
+    assert total == steps_for(module, 18)
+    for name in ("batch3", "batch6", "batch9", "epoch_end0"):
+        resumed, resumed_trainer = fit_epochs(method, 3, tmp_path / f"{name}.ckpt", seed=1234)
+        assert (resumed_trainer.global_step, resumed_trainer.current_epoch) == (total, 3), name
+        assert_same_weights(reference, resumed)
+
+
+def test_adagan_resumed_in_its_first_stage_trains_its_second_component(tmp_path):
+    """An AdaGAN run interrupted in stage 1 used to end with a one-component mixture (stage 2 was an empty epoch)."""
+    def adagan_run(checkpoint=None, seed=0, callbacks=()):
+        adagan = scale_methods.adagan_callback()
+        module, trainer = fit_epochs("nsgan", 2, checkpoint, seed, callbacks=[adagan, *callbacks])
+        return adagan, module, trainer
+
+    adagan, module, trainer = adagan_run(callbacks=[SaveAt(tmp_path, (MID_EPOCH,))])
+    assert len(adagan.mixture) == 2
+    resumed, resumed_module, resumed_trainer = adagan_run(tmp_path / "batch3.ckpt", seed=1234)
+    assert resumed_trainer.global_step == trainer.global_step
+    assert len(resumed.mixture) == 2 and torch.equal(resumed.mixture.weights, adagan.mixture.weights)
+    for original, component in zip(adagan.mixture.components, resumed.mixture.components):
+        assert_same_weights(state(original), component)
+    assert_same_weights(state(module), resumed_module)
+
+
+def test_the_epoch_after_a_replay_is_whole_when_the_replay_is_not_read_past_its_last_batch():
+    """Lightning takes ``len(loader)`` batches an epoch and never asks the resumed iterator for its end."""
+    datamodule = scale_methods.ring()
+    datamodule.setup("fit")
+    loader = datamodule.train_dataloader()
+    loader.load_state_dict({"base_seed": loader.draws.base_seed, "epoch": 0, "batches_done": 2})
+    replay = iter(loader)
+    assert len([next(replay) for _ in range(len(loader) - 2)]) == len(loader) - 2
+    assert len(list(loader)) == len(loader) and loader.state_dict()["epoch"] == 1

@@ -13,7 +13,7 @@ unused parameters, and the module averages each player's gradients itself,
 and buffers and the points each rank trained on in epoch 0, and writes ``OUTPUT_DIR/results.json``:
 per method whether the weights are bit-identical, whether they moved from the initial ones, whether
 the ranks' data were disjoint and together the whole training set, whether the ranks draw different
-noise, the global steps and generator steps; for NS-GAN also whether a run checkpointed after epoch 0
+noise, the global steps and generator steps; for NS-GAN also whether a run checkpointed after epoch 0 (and one after its first batch)
 and resumed ends with the uninterrupted run's weights, and whether the same run under
 ``DDPStrategy(find_unused_parameters=True)`` (DDP's own gradient sync) ends with the same weights.
 """
@@ -111,25 +111,34 @@ def train(method: str, output_dir: Path, find_unused_parameters: bool = False) -
 
 
 def resumed_equals(method: str, uninterrupted: torch.Tensor, output_dir: Path) -> bool:
-    """Train epoch 0, checkpoint, resume for epoch 1 in a new trainer: the same weights as ``train``'s run."""
+    """Train epoch 0, checkpointing after its first batch and at its end; resume from each checkpoint in a new
+    trainer for the rest of ``EPOCHS``: both end with the weights of ``train``'s uninterrupted run."""
     pl.seed_everything(0, verbose=False)
     module = scale_methods.build(method)
-    checkpoint = output_dir / f"{method}_epoch0.ckpt"
+    checkpoint, mid_epoch = output_dir / f"{method}_epoch0.ckpt", output_dir / f"{method}_batch1.ckpt"
 
-    def fit(epochs: int, ckpt_path=None) -> pl.Trainer:
-        trainer = scale_methods.trainer(devices=2, strategy=ddp_strategy(), max_epochs=epochs)
+    class SaveAfterFirstBatch(pl.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            if trainer.fit_loop.total_batch_idx == 0:
+                trainer.save_checkpoint(mid_epoch)  # every rank takes part, rank 0 writes
+
+    def fit(epochs: int, ckpt_path=None, callbacks=()) -> pl.Trainer:
+        trainer = scale_methods.trainer(devices=2, strategy=ddp_strategy(), max_epochs=epochs, callbacks=list(callbacks))
         # weights_only=False: the hyper-parameters hold functools.partial network factories
         trainer.fit(module, datamodule=scale_methods.ring(batch_size=BATCH_SIZE, n_train=N_TRAIN), ckpt_path=ckpt_path,
                     weights_only=False)
         return trainer
 
-    fit(1).save_checkpoint(checkpoint)  # every rank builds it (per-rank RNG states gathered), rank 0 writes
-    torch.randn(1000)  # the resumed run must not depend on the RNG state it starts with ...
-    module = scale_methods.build(method)  # ... nor on its initial weights
-    # (the seed itself stays: Lightning's DistributedSampler shards with PL_GLOBAL_SEED + epoch, as a relaunch would)
-    trainer = fit(EPOCHS, ckpt_path=checkpoint)
-    resumed = trainer.strategy.all_gather(flat_state(module))
-    return bool(torch.equal(resumed[0], uninterrupted) and torch.equal(resumed[1], uninterrupted))
+    fit(1, callbacks=[SaveAfterFirstBatch()]).save_checkpoint(checkpoint)  # per-rank RNG states gathered
+    same = []
+    for resume_from in (checkpoint, mid_epoch):
+        torch.randn(1000)  # the resumed run must not depend on the RNG state it starts with ...
+        module = scale_methods.build(method)  # ... nor on its initial weights
+        # (the seed itself stays: Lightning's DistributedSampler shards with PL_GLOBAL_SEED + epoch, as a relaunch would)
+        trainer = fit(EPOCHS, ckpt_path=resume_from)
+        resumed = trainer.strategy.all_gather(flat_state(module))
+        same.append(bool(torch.equal(resumed[0], uninterrupted) and torch.equal(resumed[1], uninterrupted)))
+    return all(same)
 
 
 def run(output_dir: Path, methods: list[str]) -> None:

@@ -23,11 +23,14 @@ import lightning_gans.datamodules  # noqa: F401  (registers the datamodules)
 import lightning_gans.gan_modules  # noqa: F401  (registers the methods and networks)
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
-from lightning_gans.callbacks import Evaluation, SampleWriter, SaveOnInterrupt, StepProgressBar
+from lightning_gans.callbacks import Evaluation, SampleWriter, SaveOnInterrupt, StepCheckpoint, StepProgressBar
 from lightning_gans.callbacks.run_directory import run_directory
 from lightning_gans.checkpoint_config import check_checkpoint_matches
 from lightning_gans.datamodules.contract import data_shape_of
 from lightning_gans.errors import user_errors_as_one_line
+
+
+LIGHTNING_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
 
 
 class SaveAndLogConfig(SaveConfigCallback):
@@ -72,9 +75,15 @@ class GANCLI(LightningCLI):
             check_checkpoint_matches(self.config[subcommand].ckpt_path, self._command_line_model)
 
     def before_instantiate_classes(self) -> None:
-        """Undo LightningCLI's replacement of the model config by the checkpoint's hyper-parameters."""
+        """Undo LightningCLI's replacement of the model config by the checkpoint's hyper-parameters, and
+        checkpoint on the optimizer-step clock: Lightning's ``ModelCheckpoint`` in a config becomes a
+        :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` with the same arguments."""
+        config = self.config[self.config.subcommand]
         if self._command_line_model is not None:
-            self.config[self.config.subcommand].model = self._command_line_model
+            config.model = self._command_line_model
+        for callback in config.trainer.get("callbacks") or []:
+            if getattr(callback, "class_path", None) == LIGHTNING_CHECKPOINT:
+                callback.class_path = f"{StepCheckpoint.__module__}.{StepCheckpoint.__name__}"
 
     def _add_when_missing(self, callback_type: type) -> None:
         if not any(isinstance(callback, callback_type) for callback in self.trainer.callbacks):

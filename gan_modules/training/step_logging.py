@@ -40,7 +40,7 @@ def step_values_are_kept(trainer: pl.Trainer) -> bool:
 
 class StepLogging:
     """The part of :class:`~lightning_gans.gan_modules.training.base.AdversarialModule` that logs per-step
-    training values (:meth:`log_step`) and puts the loggers on the optimizer-step axis (``on_train_batch_end``)."""
+    training values (:meth:`log_step`) and puts the loggers on the optimizer-step axis (:class:`StepAxis`)."""
 
     def log_step(self, name: str, value: Any, prog_bar: bool = False) -> None:
         """``self.log(name, value, prog_bar=prog_bar)`` of a training step's value, on the batches whose
@@ -52,11 +52,42 @@ class StepLogging:
         if self._trainer is None or step_values_are_kept(self.trainer):
             self.log_dict(values, prog_bar=prog_bar)
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """Log ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints,
-        ``Evaluation`` and ``SampleFigures``) on the batches whose step values are kept; Lightning then
-        uses it as the loggers' step instead of its count of batches, so that losses, evaluations and
-        pictures share one axis."""
-        if step_values_are_kept(self.trainer):
-            self.log_dict({"step": float(self.global_step), "epoch": float(self.current_epoch)})
-        super().on_train_batch_end(outputs, batch, batch_idx)
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """Lightning's hook, plus the :class:`StepAxis` callback that logs the loggers' step axis."""
+        return [*super().configure_callbacks(), StepAxis()]
+
+
+def checkpoint_may_save(trainer: pl.Trainer) -> bool:
+    """Whether a checkpoint callback may name a checkpoint after this batch by a logged ``step`` metric:
+    Lightning's ``ModelCheckpoint`` with ``every_n_train_steps`` at a multiple, or with a time interval.
+
+    :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` names by ``global_step`` itself
+    (``names_by_global_step``).  Lightning 2.6 has no public form of a ``ModelCheckpoint``'s intervals; this
+    is the library's one read of them.
+    """
+    for callback in trainer.checkpoint_callbacks:
+        if getattr(callback, "names_by_global_step", False):
+            continue
+        every = getattr(callback, "_every_n_train_steps", 0)
+        if (every > 0 and trainer.global_step % every == 0) or getattr(callback, "_train_time_interval", None):
+            return True
+    return False
+
+
+class StepAxis(pl.Callback):
+    """Logs ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints,
+    ``Evaluation`` and ``SampleFigures``) and ``epoch`` on the batches whose step values are kept;
+    Lightning then uses ``step`` as the loggers' step instead of its count of batches, so that losses,
+    evaluations and pictures share one axis.
+
+    It also logs them on the batches after which a ``ModelCheckpoint`` may save: Lightning names
+    checkpoints by a logged ``step`` (``{step}`` in ``filename``) and keeps the last logged value until the
+    epoch ends, so a checkpoint between two logged batches took the older step's name and overwrote the
+    file written there.  Being a callback (the module's :meth:`StepLogging.configure_callbacks`), it runs
+    before every checkpoint callback, which Lightning runs last.
+    """
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        if step_values_are_kept(trainer) or checkpoint_may_save(trainer):
+            pl_module.log_dict({"step": float(trainer.global_step), "epoch": float(trainer.current_epoch)})

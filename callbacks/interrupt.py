@@ -6,6 +6,11 @@ since the last one is lost.  During ``fit`` this callback only records the signa
 the batch it writes ``interrupted.ckpt`` (resuming from it continues exactly, as from any batch
 boundary) and asks the trainer to stop, so the run ends as usual: the final evaluation and picture,
 the loggers' closing, the CLI's summary lines.  A second Ctrl-C stops at once (``KeyboardInterrupt``).
+
+A signal during an epoch's last batch is written after the epoch's end instead: Lightning 2.6 resumes
+a checkpoint of an epoch's last batch without that epoch's ``on_train_epoch_end`` (where e.g. AdaGAN
+ends a stage) and with its epoch counters one behind.  So that the epoch-end hooks of the other
+callbacks are in the checkpoint, put this callback after them (the CLI adds it last).
 """
 
 from __future__ import annotations
@@ -31,10 +36,11 @@ class SaveOnInterrupt(pl.Callback):
     def __init__(self) -> None:
         self.signal_received: Optional[int] = None
         self.checkpoint_path: Optional[Path] = None
+        self._save_at_epoch_end = False
         self._previous_handlers: dict[int, Any] = {}
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.signal_received, self.checkpoint_path = None, None
+        self.signal_received, self.checkpoint_path, self._save_at_epoch_end = None, None, False
         try:
             self._previous_handlers = {number: signal.signal(number, self._record) for number in SIGNALS}
         except ValueError:  # not the main thread: signals stay as they are
@@ -54,8 +60,19 @@ class SaveOnInterrupt(pl.Callback):
             return
         self.signal_received = self.signal_received or signal.SIGTERM  # a rank signalled by another
         self.checkpoint_path = self._directory(trainer) / "interrupted.ckpt"
-        trainer.save_checkpoint(self.checkpoint_path)
         trainer.should_stop = True
+        if batch_idx + 1 >= trainer.num_training_batches:
+            self._save_at_epoch_end = True  # the epoch's last batch: written after the epoch's end (module docstring)
+            return
+        self._save(trainer)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._save_at_epoch_end:
+            self._save_at_epoch_end = False
+            self._save(trainer)
+
+    def _save(self, trainer: pl.Trainer) -> None:
+        trainer.save_checkpoint(self.checkpoint_path)
         if trainer.is_global_zero:
             print(f"\n{signal.Signals(self.signal_received).name}: stopped at step {trainer.global_step}, "
                   f"checkpoint {self.checkpoint_path.resolve()} (resume with --ckpt_path)", flush=True)

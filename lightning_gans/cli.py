@@ -11,6 +11,7 @@ linked into the model, so the networks are built for the data they see.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from lightning_gans.callbacks.run_directory import new_version_directory, run_di
 from lightning_gans.checkpoint_config import check_checkpoint_matches
 from lightning_gans.datamodules.contract import data_shape_of
 from lightning_gans.errors import user_errors_as_one_line
+from lightning_gans.parser_errors import OneLineErrorParser
+from lightning_gans.gan_modules.training.base import check_training_budget
 
 
 LIGHTNING_CHECKPOINT = "lightning.pytorch.callbacks.ModelCheckpoint"
@@ -82,6 +85,13 @@ class GANCLI(LightningCLI):
         the logger's version is the run's own directory), so no run overwrites another's config or
         checkpoints."""
         config = self.config[self.config.subcommand]
+        for flag in ("optimizer", "lr_scheduler"):
+            if config.get(flag) is not None:
+                raise ValueError(
+                    f"--{flag} sets one optimizer for a module with one; a GAN has one a player: set "
+                    "--model.init_args.generator_optimizer and --model.init_args.discriminator_optimizer "
+                    "(e.g. --model.init_args.generator_optimizer.lr=0.0002; alpha-GAN also has encoder_optimizer "
+                    "and code_discriminator_optimizer)")
         if self._command_line_model is not None:
             config.model = self._command_line_model
         for callback in config.trainer.get("callbacks") or []:
@@ -95,8 +105,13 @@ class GANCLI(LightningCLI):
             self.trainer.callbacks.append(callback_type())
 
     def before_fit(self) -> None:
-        """Ctrl-C and SIGTERM end the fit with a checkpoint (:class:`SaveOnInterrupt`), and Lightning's
-        default progress bar becomes one on the optimizer-step clock of ``max_steps``."""
+        """A fit that would train nothing stops here, before the run writes anything (any model:
+        :func:`check_training_budget`); Ctrl-C and SIGTERM end the fit with a checkpoint
+        (:class:`SaveOnInterrupt`), and Lightning's default progress bar becomes one on the
+        optimizer-step clock of ``max_steps``."""
+        check_training_budget(self.trainer)
+        if hasattr(self.model, "resume_optimizer_settings"):
+            self.model.resume_optimizer_settings = "module"  # a resumed run: the command line decides (warned)
         self._add_when_missing(SaveOnInterrupt)
         bar = self.trainer.progress_bar_callback
         if type(bar) is TQDMProgressBar:
@@ -119,14 +134,24 @@ class GANCLI(LightningCLI):
             print(f"samples:       {writer.output_dir.resolve()}  (samples.pt, samples.png)")
 
 
-def report_outputs(trainer: pl.Trainer) -> None:
-    """Tell the user where the run left its checkpoint and pictures."""
-    lines = [f"run directory: {run_directory(trainer).resolve()}"]
+def resume_checkpoint(trainer: pl.Trainer) -> Path | None:
+    """The checkpoint to resume the run from: the ``interrupted.ckpt`` of a run that :class:`SaveOnInterrupt`
+    stopped, else the ``ModelCheckpoint``'s last (or best) one; ``None`` when the run wrote none."""
+    interrupted = next((callback.checkpoint_path for callback in trainer.callbacks
+                        if isinstance(callback, SaveOnInterrupt) and callback.checkpoint_path is not None), None)
+    if interrupted is not None:
+        return interrupted
     checkpoint = trainer.checkpoint_callback
+    path = (checkpoint.last_model_path or checkpoint.best_model_path) if checkpoint is not None else ""
+    return Path(path) if path else None
+
+
+def report_outputs(trainer: pl.Trainer) -> None:
+    """Tell the user where the run left its checkpoint (:func:`resume_checkpoint`) and pictures."""
+    lines = [f"run directory: {run_directory(trainer).resolve()}"]
+    checkpoint = resume_checkpoint(trainer)
     if checkpoint is not None:
-        path = checkpoint.last_model_path or checkpoint.best_model_path
-        if path:
-            lines.append(f"checkpoint:    {Path(path).resolve()}")
+        lines.append(f"checkpoint:    {checkpoint.resolve()}")
     for callback in trainer.callbacks:
         directory = getattr(callback, "output_dir", None)
         if directory is not None:
@@ -153,8 +178,18 @@ def resolve_config_names(args: list[str]) -> list[str]:
     return resolved
 
 
+def import_from_working_directory() -> None:
+    """Let class paths name the modules of the directory the command runs in (``models.MyGenerator``,
+    ``datamodules.Moons``), as ``python -m`` would: the console command's ``sys.path`` starts with its
+    own folder, and ``python train.py`` with the clone's."""
+    working_directory = os.getcwd()
+    if working_directory not in sys.path and "" not in sys.path:
+        sys.path.insert(0, working_directory)
+
+
 def main(args: list[str] | None = None) -> GANCLI:
-    """Run the CLI on ``args`` (default: the command line)."""
+    """Run the CLI on ``args`` (default: the command line), with the working directory importable."""
+    import_from_working_directory()
     if args is None:  # the command line itself, so that LightningCLI reads it as its own
         sys.argv[1:] = resolve_config_names(sys.argv[1:])
     else:
@@ -167,6 +202,7 @@ def main(args: list[str] | None = None) -> GANCLI:
             subclass_mode_model=True,
             subclass_mode_data=True,
             save_config_callback=SaveAndLogConfig,
+            parser_class=OneLineErrorParser,
             save_config_kwargs={"overwrite": False},  # a config.yaml already there is another run's
             args=args,
         )

@@ -83,9 +83,9 @@ def test_nan_loss_stops_with_a_clear_error_and_keeps_the_checkpoint(tmp_path, de
     written = list(tmp_path.rglob("*.ckpt"))
     assert len(written) == 1
     before = written[0].read_bytes()
-    # the first NaN loss is the new trainer's first step (global step 0); the module has made 2 generator steps
+    # the first NaN loss is the new trainer's first step (global step 0), its counters restarted with it
     message = "discriminator loss is nan" if not deferred else "discriminator loss became non-finite"
-    with pytest.raises(FloatingPointError, match=f"{message} .*at global step 0 \\(generator step 2\\)"):
+    with pytest.raises(FloatingPointError, match=f"{message} .*at global step 0 \\(generator step 0\\)"):
         make_trainer(default_root_dir=tmp_path, enable_checkpointing=True, max_epochs=4, log_every_n_steps=50).fit(
             module, loader(2, fill=float("nan"))
         )
@@ -128,6 +128,14 @@ def test_counters_survive_a_checkpoint(tmp_path):
 def test_bad_arguments_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GAN(LinearGenerator, LinearDiscriminator, **kwargs)
+
+
+@pytest.mark.parametrize("budget", [{"max_steps": 0}, {"max_epochs": 0}])
+def test_a_fit_that_trains_nothing_is_refused(budget):
+    name = next(iter(budget))
+    module = GAN(LinearGenerator, LinearDiscriminator)
+    with pytest.raises(ValueError, match=rf"^{name}=0 trains nothing: set the trainer's {name} to a positive number"):
+        make_trainer(**budget).fit(module, loader(2))
 
 
 def test_generator_without_latent_dim_is_rejected():

@@ -1,5 +1,7 @@
 """The Lightning CLI: a config trains, writes a checkpoint that reloads, and bad input fails clearly."""
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +11,7 @@ import torch
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 
 from lightning_gans.gan_modules import load_generator
+from lightning_gans.gan_modules.networks import MLPGenerator
 from lightning_gans.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,6 +84,28 @@ def test_a_data_shape_the_networks_cannot_take(capsys, tmp_path):
     assert "(8, 28, 32, 64), got data_shape (2,)" in one_line_error(err)
 
 
+class OneCoordinateTooMany(MLPGenerator):
+    """A user's generator that makes points of one coordinate more than the data it is built for."""
+
+    def __init__(self, data_shape: tuple[int, ...], latent_dim: int = 2, hidden: int = 16, n_layers: int = 1):
+        super().__init__((data_shape[0] + 1, *data_shape[1:]), latent_dim=latent_dim, hidden=hidden, n_layers=n_layers)
+
+
+def test_a_generator_that_does_not_make_the_data_is_one_line_before_the_sanity_check(capsys, tmp_path):
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", f"--trainer.default_root_dir={tmp_path}",
+                    "--model.init_args.generator=test_cli.OneCoordinateTooMany", *SMALL_RING)
+    assert one_line_error(err).endswith("fit: error: the generator (OneCoordinateTooMany) makes samples of shape (3,), "
+                                        "but the data have shape (2,)")
+
+
+def test_a_fit_of_no_steps_is_one_line_before_the_run_writes_anything(capsys, tmp_path):
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", "--trainer.max_steps", "0",
+                    f"--trainer.default_root_dir={tmp_path}")
+    assert one_line_error(err).endswith("fit: error: max_steps=0 trains nothing: set the trainer's max_steps to a "
+                                        "positive number, or to -1 for no limit")
+    assert not any(tmp_path.iterdir())
+
+
 def test_a_missing_data_directory_is_named(capsys, tmp_path):
     missing = tmp_path / "nowhere"
     err = cli_error(capsys, "--config", "configs/digits_gan.yaml", "--data=lightning_gans.datamodules.MNIST",
@@ -92,6 +117,33 @@ def test_an_error_outside_the_library_keeps_its_traceback(tmp_path):
     with pytest.raises(MisconfigurationException, match="max_epochs"):  # raised by Lightning's Trainer
         main(["fit", "--config", "configs/ring8_gan.yaml", "--trainer.max_epochs=-5",
               f"--trainer.default_root_dir={tmp_path}"])
+
+
+class Hook:
+    """A class whose instance a checkpoint may hold: unpickling it imports and calls code, as a function does."""
+
+
+def unsafe_checkpoint(path, held=os.system):
+    """A checkpoint-like file that holds ``held`` beside its state, as a malicious file would."""
+    torch.save({"state_dict": {}, "hyper_parameters": {}, "hook": held}, path)
+    return path
+
+
+@pytest.mark.parametrize("held, name", [(os.system, f"{os.system.__module__}.system"), (Hook(), f"{__name__}.Hook")])
+def test_a_checkpoint_holding_code_is_refused_as_unsafe_with_what_it_holds(tmp_path, held, name):
+    refusal = rf"is unsafe to load: it holds the global {re.escape(name)}, which would run code when loaded; only if "
+    with pytest.raises(ValueError, match=refusal + r"you trust its source, .*weights_only=False") as info:
+        load_generator(unsafe_checkpoint(tmp_path / "unsafe.ckpt", held))
+    assert "older" not in str(info.value)
+
+
+def test_an_unsafe_ckpt_path_is_one_line(capsys, tmp_path):
+    unsafe = unsafe_checkpoint(tmp_path / "unsafe.ckpt")
+    err = cli_error(capsys, "--config", "configs/ring8_gan.yaml", "--ckpt_path", str(unsafe),
+                    f"--trainer.default_root_dir={tmp_path}")
+    assert one_line_error(err).endswith(f"fit: error: {unsafe} is unsafe to load: it holds the global "
+                                        f"{os.system.__module__}.system, which would run code when loaded; only if "
+                                        "you trust its source, read it with torch.load(path, weights_only=False)")
 
 
 def test_load_generator_rejects_a_corrupt_checkpoint(tmp_path):

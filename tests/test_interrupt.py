@@ -29,6 +29,7 @@ def test_sigint_writes_a_checkpoint_that_resumes_to_the_uninterrupted_weights(tm
     assert process.returncode == 128 + signal.SIGINT, stderr[-3000:]
     checkpoint = next(interrupted_dir.rglob("interrupted.ckpt"))
     assert f"checkpoint {checkpoint.resolve()}" in stdout and "run directory:" in stdout
+    assert f"checkpoint:    {checkpoint.resolve()}" in stdout  # the summary names the checkpoint to resume from
     step = torch.load(checkpoint)["global_step"]
     assert (checkpoint.parents[1] / "samples" / f"step_{step:07d}.png").is_file()  # the closing picture
 

@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from lightning_gans.callbacks import AdaGAN, Evaluation, SampleFigures
 from lightning_gans.cli import main
+from lightning_gans.datamodules import RingOfGaussians
 from lightning_gans.gan_modules import GAN
 from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPGenerator
 from tiny import make_trainer
@@ -84,6 +85,15 @@ def test_a_generator_that_does_not_make_the_data_is_named():
     with pytest.raises(ValueError, match=r"generator \(MLPGenerator\) makes samples of shape \(1, 4, 4\), but the data "
                                          r"have shape \(1, 8, 8\)"):
         make_trainer().fit(module, datamodule=UserImages())
+
+
+def test_the_data_are_checked_before_lightnings_sanity_check_validates():
+    module = GAN(MLPGenerator((3,), hidden=16), MLPDiscriminator((2,), hidden=16))
+    data = RingOfGaussians(n_train=256, n_val=64, batch_size=32)  # a validation set: the sanity check runs first
+    with pytest.raises(ValueError, match=r"generator \(MLPGenerator\) makes samples of shape \(3,\), but the data "
+                                         r"have shape \(2,\)"):
+        make_trainer(num_sanity_val_steps=2).fit(module, datamodule=data)
+    assert module.global_step == 0
 
 
 def test_the_cli_builds_the_networks_for_a_datamodule_without_data_shape(tmp_path):

@@ -2,10 +2,12 @@
 
 The project has its own ``callbacks/`` and ``datamodules/`` packages (common in Lightning projects);
 the library's must not shadow them, nor they the library's.  The wheel is installed with
-``--no-deps`` into a virtual environment that sees this interpreter's packages (torch, lightning).
+``--no-deps`` into a virtual environment that sees the packages (torch, lightning) of the interpreter
+running the tests, a virtual environment's too (:func:`site_directories`).
 """
 
 import shutil
+import site
 import subprocess
 import sys
 import zipfile
@@ -76,10 +78,22 @@ def wheel(tmp_path_factory):
     return path
 
 
+def site_directories() -> list[str]:
+    """Where the interpreter running the tests finds its installed packages: its site-packages (a virtual
+    environment's when it runs in one; ``venv --system-site-packages`` would give the base interpreter's
+    instead) and the user's, when enabled."""
+    return [*site.getsitepackages(), *([site.getusersitepackages()] if site.ENABLE_USER_SITE else [])]
+
+
 @pytest.fixture(scope="module")
 def venv(wheel, tmp_path_factory):
+    """A fresh virtual environment with the wheel installed, and this interpreter's packages after its own
+    (listed in a ``.pth`` file: their directories only, so this checkout's editable install is not among them)."""
     env = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(env)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True, timeout=300)
+    own = subprocess.run([str(env / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                         check=True, capture_output=True, text=True, timeout=300).stdout.strip()
+    (Path(own) / "tested_interpreter.pth").write_text("\n".join(site_directories()) + "\n")
     subprocess.run([str(env / "bin" / "pip"), "install", "--no-deps", "-q", str(wheel)], check=True,
                    capture_output=True, timeout=300)
     return env

@@ -15,6 +15,8 @@ from typing import Any, Literal, Optional
 import torch
 from torch import Tensor, nn
 
+#: Added to a sample index to seed the draw of its component (:meth:`GeneratorMixture.components_of_indices`).
+COMPONENT_SEED_OFFSET = 2**40
 #: Tolerance of the "mixture weights sum to 1" assertion (float64 arithmetic).
 SUM_TOLERANCE = 1e-9
 #: The key of the mixture's state (:meth:`GeneratorMixture.to_checkpoint`) inside the state a callback
@@ -133,19 +135,30 @@ class GeneratorMixture(nn.Module):
         if n < 0:
             raise ValueError(f"n must be non-negative, got {n}")
         ids = self.sample_components(n, generator)
-        z = self.sample_latent(n, generator)
-        if n == 0:
+        return self.sample_from(self.sample_latent(n, generator), ids)
+
+    @torch.no_grad()
+    def sample_from(self, z: Tensor, components: Tensor) -> Tensor:
+        """Point ``i`` = component ``components[i]`` applied to the latent code ``z[i]``."""
+        if len(z) == 0:
             return self.components[0](z)
         out: Optional[Tensor] = None
         for index, component in enumerate(self.components):
-            mask = ids == index
+            mask = components == index
             if not bool(mask.any()):
                 continue
             points = component(z[mask])
             if out is None:
-                out = points.new_empty(n, *points.shape[1:])
+                out = points.new_empty(len(z), *points.shape[1:])
             out[mask] = points
         return out
+
+    def components_of_indices(self, indices: Tensor) -> Tensor:
+        """The component of each sample index, ``Categorical(weights)`` drawn from a generator seeded with
+        the index (and a constant, so it is not the draw of the index's latent code): sample ``i`` of a
+        mixture is the same whatever the batch size or number of processes."""
+        return torch.stack([torch.multinomial(self.weights.cpu(), 1, generator=torch.Generator().manual_seed(
+            int(i) + COMPONENT_SEED_OFFSET))[0] for i in indices]).to(self.device)
 
     def forward(self, n: int) -> Tensor:
         return self.sample(n)

@@ -21,14 +21,20 @@ resumed run) and :class:`~.stabilisers.Stabilisers` (instance noise, historical 
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from contextlib import contextmanager
-from typing import Any, Callable, ClassVar, Iterator, Literal, Optional, Sequence
+from typing import Any, Callable, ClassVar, Iterator, Literal, Optional, Sequence, Union
 
 import lightning.pytorch as pl
+from lightning.pytorch.utilities import rank_zero_warn
 import torch
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch import Tensor, nn
+from torch.utils.data import DataLoader
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, data_shape_of, real_from_batch
+from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture, find_mixture_state
 from lightning_gans.gan_modules.training.ema import ExponentialMovingAverage
 from lightning_gans.gan_modules.training.finite_check import FiniteLossGuard, NonFiniteLossCheck
 from lightning_gans.gan_modules.training.gradient_sync import PlayerGradientSync
@@ -39,8 +45,13 @@ from lightning_gans.gan_modules.training.rng import RandomStateRestore, seeded
 from lightning_gans.gan_modules.training.stabilisers import Stabilisers
 from lightning_gans.gan_modules.training.step_logging import StepLogging
 
-NetworkFactory = Callable[[tuple[int, ...]], nn.Module]
+#: A network argument: an ``nn.Module``, or what builds one for the data (a class, a ``functools.partial`` of
+#: one, any callable ``data_shape -> nn.Module``; :func:`build_network`).  ``nn.Module`` comes first so that
+#: the Lightning CLI instantiates a class that does not take the data's shape with all its arguments (a
+#: ``Callable[[shape], ...]`` alone made jsonargparse give the shape to the class's first parameter).
+NetworkFactory = Union[nn.Module, Callable[[tuple[int, ...]], nn.Module]]
 FACTORY_DEFAULT_SHAPE = (2,)  # what network factories are built for when data_shape is not given
+PREDICT_BATCH_SIZE = 256  # sample indices a predict batch (a sample depends on its index alone)
 
 
 def _reinitialise(network: nn.Module) -> None:
@@ -50,16 +61,44 @@ def _reinitialise(network: nn.Module) -> None:
             module.reset_parameters()
 
 
-def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ...]) -> nn.Module:
-    """An ``nn.Module`` is used as given; a ``{"class_path", "init_args"}`` config (as checkpoints store
-    factories) or any other callable is called with the data shape to build one."""
+def _network_class(factory: Any) -> Optional[type]:
+    """The class a factory builds (a class, or a ``functools.partial`` of one), ``None`` for other callables."""
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    return factory if isinstance(factory, type) else None
+
+
+def build_network(network: nn.Module | NetworkFactory, data_shape: tuple[int, ...], role: str = "network") -> nn.Module:
+    """An ``nn.Module`` is used as given; otherwise one is built for data of shape ``data_shape``.
+
+    The network contract: a class (or a ``functools.partial`` of one, or a ``{"class_path", "init_args"}``
+    config, as checkpoints store them) gets ``data_shape=`` by keyword where its constructor names a
+    ``data_shape`` parameter, and nothing otherwise (its other arguments are its own); any other callable
+    is called with the data shape.  A network that cannot be built raises one line naming ``role``.
+    """
     if isinstance(network, nn.Module):
         return network
     if is_network_config(network):
         network = factory_from_config(network)
     if not callable(network):
-        raise TypeError(f"expected an nn.Module or a callable data_shape -> nn.Module, got {type(network).__name__}")
-    return network(tuple(data_shape))
+        raise TypeError(f"the {role} must be an nn.Module, a network class or a callable data_shape -> nn.Module, "
+                        f"got {type(network).__name__}")
+    cls = _network_class(network)
+    if cls is None:
+        return network(tuple(data_shape))
+    shape = {"data_shape": tuple(data_shape)} if "data_shape" in inspect.signature(cls).parameters else {}
+    try:
+        return network(**shape)
+    except TypeError as error:
+        raise TypeError(f"could not build the {role} {cls.__name__}: {error}") from error
+
+
+def check_training_budget(trainer: pl.Trainer) -> None:
+    """Refuse a fit that trains nothing: ``max_steps=0`` or ``max_epochs=0`` (Lightning ends it at once, silently)."""
+    for name in ("max_steps", "max_epochs"):
+        if getattr(trainer, name) == 0:
+            raise ValueError(f"{name}=0 trains nothing: set the trainer's {name} to a positive number, or to -1 "
+                             "for no limit")
 
 
 @contextmanager
@@ -130,6 +169,13 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
     #: factories they are the hyper-parameters ``load_generator`` rebuilds them from; they are the
     #: networks :meth:`reset_networks` re-initialises.  A method with more networks extends it.
     network_arguments: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
+    #: Which optimizer settings a resumed fit trains with where the checkpoint's and the module's differ:
+    #: ``"checkpoint"`` (default, as plain Lightning: what the optimizer states restored) or ``"module"``
+    #: (the module's ``*_optimizer`` arguments; the CLI sets it, so that the command line decides).
+    resume_optimizer_settings: Literal["checkpoint", "module"] = "checkpoint"
+    #: How many samples ``predict`` draws when the module supplies the sample indices (:meth:`predict_dataloader`;
+    #: the CLI's ``SampleWriter(n_samples=...)`` sets it).
+    predict_samples: int = 1000
 
     def __init__(
         self,
@@ -167,14 +213,15 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         self.batch_key = batch_key
         self.packing = packing
         self._data_shape_given = data_shape is not None
-        self._data_checked = False  # each fit's first batch checks the data against data_shape and the networks
+        self._data_checked = False  # the first batch (validation's, in Lightning's sanity check) checks the data
         modules_given = isinstance(generator, nn.Module) and isinstance(discriminator, nn.Module)
         self.data_shape: Optional[tuple[int, ...]] = (
             tuple(data_shape) if data_shape is not None else None if modules_given else FACTORY_DEFAULT_SHAPE)
         try:
-            self.generator = build_network(generator, self.data_shape)
+            self.generator = build_network(generator, self.data_shape, "generator")
             self.discriminator = build_network(
-                discriminator, None if self.data_shape is None else packed_shape(self.data_shape, packing))
+                discriminator, None if self.data_shape is None else packed_shape(self.data_shape, packing),
+                "discriminator")
         except ValueError as error:
             if self._data_shape_given:
                 raise
@@ -199,6 +246,8 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         )
         # Counters that drive the critic schedule; saved in checkpoints (on_save_checkpoint).
         self.restart_counters()
+        self._sampling_mixture: list[GeneratorMixture] = []  # use_mixture
+        self._checkpoint_mixture_state: Optional[dict[str, Any]] = None  # an AdaGAN checkpoint's (on_load_checkpoint)
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
         self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
 
@@ -253,8 +302,54 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
 
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
-        """``n`` samples in data space from :attr:`sampling_generator` in eval mode, with no graph."""
+        """``n`` samples in data space from :attr:`sampling_generator` in eval mode, with no graph (from the
+        AdaGAN mixture instead, when :meth:`use_mixture` set one)."""
+        if self.sampling_mixture is not None:
+            return self.sampling_mixture.sample(n)
         return self.sample_from(self.sample_latent(n))
+
+    @property
+    def sampling_mixture(self) -> Optional[GeneratorMixture]:
+        """The AdaGAN mixture that :meth:`sample` and :meth:`predict_step` draw from, ``None`` (default) for
+        :attr:`sampling_generator`."""
+        return self._sampling_mixture[0] if self._sampling_mixture else None
+
+    def use_mixture(self, mixture: Optional[GeneratorMixture]) -> None:
+        """Sample from ``mixture`` (an AdaGAN run's) instead of the generator, or again from it (``None``).
+        The mixture is not a submodule: it stays out of this module's ``state_dict``."""
+        self._sampling_mixture = [mixture] if mixture is not None else []
+
+    def _sample_the_trained_mixture(self) -> None:
+        """Outside fit, what ``validate``, ``test`` and ``predict`` score and sample is the model the run
+        trained: the AdaGAN mixture of the checkpoint when it holds one (an AdaGAN callback in the trainer
+        hands over its own first, :class:`~lightning_gans.callbacks.adagan.AdaGAN`)."""
+        if self.trainer.state.fn == "fit" or self.sampling_mixture is not None:
+            return
+        state = self._checkpoint_mixture_state
+        if state is not None and len(state["components"]) > 0:
+            self.use_mixture(GeneratorMixture.from_checkpoint(state, template=self.generator).eval())
+
+    def on_validation_start(self) -> None:
+        self._sample_the_trained_mixture()
+
+    def on_test_start(self) -> None:
+        self._sample_the_trained_mixture()
+
+    def on_predict_start(self) -> None:
+        self._sample_the_trained_mixture()
+
+    def _stop_sampling_the_mixture(self) -> None:
+        if self.trainer.state.fn != "fit":
+            self.use_mixture(None)
+
+    def on_validation_end(self) -> None:
+        self._stop_sampling_the_mixture()
+
+    def on_test_end(self) -> None:
+        self._stop_sampling_the_mixture()
+
+    def on_predict_end(self) -> None:
+        self._stop_sampling_the_mixture()
 
     @torch.no_grad()
     def sample_from(self, z: Tensor) -> Tensor:
@@ -308,10 +403,21 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         if self.trainer.state.fn == "fit":  # a fit's validation epochs go on its optimizer-step axis (StepLogging)
             self.log("step", float(self.global_step))
 
+    def predict_dataloader(self) -> DataLoader:
+        """Batches of the sample indices ``0 .. predict_samples - 1`` (:meth:`predict_step`), for a ``predict``
+        whose datamodule has no ``predict_dataloader`` of its own (:meth:`setup` lends it this one) or
+        that has no datamodule: ``predict`` needs nothing but the module and its checkpoint."""
+        return DataLoader(torch.arange(self.predict_samples), batch_size=PREDICT_BATCH_SIZE, shuffle=False,
+                          generator=torch.Generator())
+
     def predict_step(self, batch: Tensor, batch_idx: int) -> Tensor:
-        """Samples of :attr:`sampling_generator` for a batch of sample indices (the datamodules'
-        ``predict_dataloader``), the noise of each from its index (:meth:`latent_codes`)."""
-        return self.sample_from(self.latent_codes(batch))
+        """Samples of :attr:`sampling_generator` (or :attr:`sampling_mixture`) for a batch of sample indices
+        (the datamodules' ``predict_dataloader``), the noise of each (and its mixture component) from its
+        index (:meth:`latent_codes`)."""
+        codes = self.latent_codes(batch)
+        if self.sampling_mixture is not None:
+            return self.sampling_mixture.sample_from(codes, self.sampling_mixture.components_of_indices(batch))
+        return self.sample_from(codes)
 
     # ------------------------------------------------------------------ optimization
     def optimized_networks(self) -> list[tuple[nn.Module, OptimizerSpec]]:
@@ -346,7 +452,15 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
 
     # ------------------------------------------------------------------ the data's shape
     def setup(self, stage: str) -> None:
-        """Without a ``data_shape``, read it from the datamodule (its ``data_shape``, else its first batch)."""
+        """Refuse a fit that trains nothing (:func:`check_training_budget`); lend ``predict`` the module's
+        sample indices when the datamodule has no ``predict_dataloader``; without a ``data_shape``, read it
+        from the datamodule (its ``data_shape``, else its first batch)."""
+        if stage == "fit":
+            check_training_budget(self.trainer)
+        datamodule = self.trainer.datamodule
+        if stage == "predict" and datamodule is not None and not is_overridden("predict_dataloader", datamodule,
+                                                                               pl.LightningDataModule):
+            datamodule.predict_dataloader = self.predict_dataloader  # Lightning reads the datamodule's hook only
         if self.data_shape is None:
             self._adopt_data_shape(data_shape_of(self.trainer.datamodule, self.batch_key))
 
@@ -356,17 +470,27 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
             self.hparams["data_shape"] = shape
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._check_first_batch(batch, "training")
+
+    def on_validation_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Validation batches are checked as training batches are: Lightning's sanity check
+        (``num_sanity_val_steps``) validates before the first training batch."""
+        self._check_first_batch(batch, "validation")
+
+    def _check_first_batch(self, batch: Any, kind: str) -> None:
+        """:meth:`_check_data` on the examples of ``batch`` (of ``kind``: training or validation) until
+        one batch was checked (each fit's ``on_train_start`` asks again, for its first training batch)."""
         if not self._data_checked:
-            self._check_data(tuple(self.real_from_batch(batch).shape[1:]))
+            self._check_data(tuple(self.real_from_batch(batch).shape[1:]), kind)
             self._data_checked = True
 
-    def _check_data(self, shape: tuple[int, ...]) -> None:
-        """The first batch's examples against ``data_shape`` and the generator's samples (one forward of 2 codes)."""
+    def _check_data(self, shape: tuple[int, ...], kind: str) -> None:
+        """A batch's examples against ``data_shape`` and the generator's samples (one forward of 2 codes)."""
         if self.data_shape is None:
             self._adopt_data_shape(shape)
         if shape != self.data_shape:
             told = "" if self._data_shape_given else ", the default for network factories when it is not given"
-            raise ValueError(f"the training batches hold examples of shape {shape}, but the module's data_shape is "
+            raise ValueError(f"the {kind} batches hold examples of shape {shape}, but the module's data_shape is "
                              f"{self.data_shape}{told}: pass data_shape={shape}")
         # in the training steps' precision (autocast), changing no state and drawing no random numbers
         with self.trainer.precision_plugin.forward_context(), torch.no_grad(), eval_mode(self.generator):
@@ -535,6 +659,31 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
             "discriminator_steps_since_generator_step": self.discriminator_steps_since_generator_step,
         }
 
+    def _settle_resumed_optimizer_settings(self) -> None:
+        """On resume, the optimizers' settings where the checkpoint's and the module's differ: with
+        ``resume_optimizer_settings="checkpoint"`` the checkpoint's (the optimizer states restored them,
+        as in plain Lightning; the module adopts them, and a warning names what differed), with
+        ``"module"`` the module's (the CLI: the command line decides, and its warning names them)."""
+        stored = getattr(self, "_checkpoint_optimizer_settings", {})
+        differences = []
+        for optimizer, (network, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
+            name = f"{next(n for n in self.network_arguments if getattr(self, n) is network)}_optimizer"
+            if self.resume_optimizer_settings == "module":
+                spec.apply_to(optimizer)
+                continue
+            if name not in stored or OptimizerSpec.coerce(stored[name]) == spec:
+                continue
+            kept = OptimizerSpec.coerce(stored[name]).as_dict()
+            differences += [f"{name}.{key} {value} -> {kept[key]}" for key, value in spec.as_dict().items()
+                            if kept[key] != value]
+            setattr(self, name, OptimizerSpec.coerce(stored[name]))
+            if name in self.hparams:
+                self.hparams[name] = OptimizerSpec.coerce(stored[name]).as_dict()
+        if differences:
+            rank_zero_warn("resuming from a checkpoint trained with other optimizer settings than the module's: the "
+                           "checkpoint's are kept (module -> checkpoint): " + ", ".join(differences) + ". Set "
+                           "module.resume_optimizer_settings = 'module' to train with the module's instead.")
+
     def restart_counters(self) -> None:
         """Zero the counters of the critic schedule and of the generator's steps (the clock of the EMA start,
         instance-noise annealing, lazy penalties).  Every fit that resumes no checkpoint starts with this,
@@ -545,6 +694,9 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
+        self._checkpoint_mixture_state = find_mixture_state(checkpoint)
+        self._checkpoint_optimizer_settings = {name: value for name, value in checkpoint.get("hyper_parameters", {}).items()
+                                               if name.endswith("_optimizer") and isinstance(value, dict)}
         counters = checkpoint.get("adversarial_counters", {})
         self.generator_steps = counters.get("generator_steps", 0)
         self.discriminator_steps_since_generator_step = counters.get("discriminator_steps_since_generator_step", 0)
@@ -553,12 +705,11 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         """Ready the module for a fit; then (``super()``) the RNG state of a resumed checkpoint is restored
         (:meth:`~lightning_gans.gan_modules.training.rng.RandomStateRestore.on_train_start`).
 
-        A resumed run's optimizers take the module's optimizer settings (the checkpoint's optimizer
-        states hold the settings they were trained with, which the command line may have changed).
+        A resumed run's optimizers keep the settings they were trained with, or take the module's
+        (:attr:`resume_optimizer_settings`, :meth:`_settle_resumed_optimizer_settings`).
         """
-        if self.trainer.ckpt_path is not None:  # the run's settings, not those the optimizer states restored
-            for optimizer, (_, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
-                spec.apply_to(optimizer)
+        if self.trainer.ckpt_path is not None:
+            self._settle_resumed_optimizer_settings()
         else:  # a fit that resumes no checkpoint starts at global_step 0, with fresh optimizers: so do the counters
             self.restart_counters()
         self.gradient_sync.start(self.trainer)  # plain DDP: the module syncs the players' gradients

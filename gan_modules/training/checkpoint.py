@@ -7,6 +7,7 @@ Every checkpoint this library or a plain ``Trainer`` writes loads under torch's 
 from __future__ import annotations
 
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Optional
@@ -19,6 +20,17 @@ from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.training.hyperparameters import imported_class
 
 
+#: torch's ``weights_only`` refusal, e.g. "unsupported GLOBAL posix.system whose module posix is blocked" or
+#: "Unsupported global: GLOBAL __main__.Net was not an allowed global by default"
+REFUSED_GLOBAL = re.compile(r"unsupported global:?\s+(?:global\s+)?([\w.]*\w)", re.IGNORECASE)
+
+
+def refused_global(error: pickle.UnpicklingError) -> str:
+    """What torch's ``weights_only`` unpickler refused to import, as ``the global <module.name>`` when it says."""
+    match = REFUSED_GLOBAL.search(str(error))
+    return f"the global {match.group(1)}" if match else "objects other than tensors and plain data"
+
+
 def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """A Lightning checkpoint as a dict, read with ``weights_only=True``; one clear error when it is not one."""
     path = Path(path)
@@ -29,11 +41,9 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         checkpoint = torch.load(path, map_location=map_location)
     except pickle.UnpicklingError as error:  # torch refused an object that is not plain data
-        lines = [line.strip() for line in str(error).splitlines() if "Unsupported global" in line]
-        refused = lines[0].split(" was not")[0] if lines else ""
         raise ValueError(
-            f"{path} holds objects other than tensors and plain data (written by an older version of this "
-            f"library?); if you trust the file, read it with torch.load(path, weights_only=False). {refused}"
+            f"{path} is unsafe to load: it holds {refused_global(error)}, which would run code when loaded; only "
+            f"if you trust its source, read it with torch.load(path, weights_only=False)"
         ) from error
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as error:
         raise ValueError(f"{path} is not a readable PyTorch checkpoint (truncated or corrupt?): {error}") from error

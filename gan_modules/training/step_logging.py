@@ -53,8 +53,10 @@ class StepLogging:
             self.log_dict(values, prog_bar=prog_bar)
 
     def configure_callbacks(self) -> list[pl.Callback]:
-        """Lightning's hook, plus the :class:`StepAxis` callback that logs the loggers' step axis."""
-        return [*super().configure_callbacks(), StepAxis()]
+        """Lightning's hook, plus the :class:`StepAxis` callback that logs the loggers' step axis (once: a
+        trainer used again already holds it)."""
+        attached = self._trainer is not None and any(isinstance(c, StepAxis) for c in self.trainer.callbacks)
+        return [*super().configure_callbacks(), *([] if attached else [StepAxis()])]
 
 
 def checkpoint_may_save(trainer: pl.Trainer) -> bool:

@@ -1,0 +1,5 @@
+"""The project's own networks: constructors that take no data shape."""
+
+from models.networks import MoonDiscriminator, MoonGenerator
+
+__all__ = ["MoonDiscriminator", "MoonGenerator"]

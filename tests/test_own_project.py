@@ -1,0 +1,125 @@
+"""A user's own project (``tests/own_project``: its own ``callbacks/``, ``datamodules/`` and ``models/``, 2-D moons
+in dict batches without known modes, networks whose constructors take no data shape), run as a user runs it:
+the console command from the project's directory, and a plain ``Trainer``."""
+
+import os
+import shutil
+import subprocess
+import sys
+from functools import partial
+from pathlib import Path
+
+import lightning.pytorch as pl
+import pytest
+import torch
+
+from lightning_gans.gan_modules import GAN, load_generator
+from lightning_gans.gan_modules.training.base import build_network
+
+PROJECT = Path(__file__).parent / "own_project"
+NETWORKS = ["--model=GAN", "--model.generator=models.MoonGenerator", "--model.generator.latent_dim=4",
+            "--model.generator.hidden=32", "--model.discriminator=models.MoonDiscriminator",
+            "--model.discriminator.hidden=32"]
+SMALL = ["--data=datamodules.Moons", "--data.n_train=512", "--data.n_val=256", "--trainer.enable_progress_bar=false",
+         "--trainer.logger=false"]
+
+
+def console_command() -> list[str]:
+    """The installed ``lightning-gans`` beside this interpreter (a virtual environment's or the base one's)."""
+    script = Path(sys.executable).parent / "lightning-gans"
+    found = str(script) if script.exists() else shutil.which("lightning-gans")
+    assert found, "the console command lightning-gans is not installed"
+    return [found]
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # the project's modules come from cwd
+    done = subprocess.run([*console_command(), *args], cwd=cwd, env={**env, "WANDB_MODE": "offline"},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A copy of the project, as a user's checkout: its modules importable only from its own directory."""
+    directory = tmp_path_factory.mktemp("user") / "project"
+    shutil.copytree(PROJECT, directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def fitted(project) -> Path:
+    run("fit", *NETWORKS, *SMALL, "--trainer.max_steps=40", "--trainer.callbacks+=callbacks.CountBatches",
+        "--trainer.default_root_dir=runs", cwd=project)
+    return project
+
+
+def test_the_console_command_fits_the_projects_own_networks_data_and_callback(fitted):
+    assert (fitted / "batches.txt").read_text() == "20"  # the project's callback ran: 2 optimizer steps a batch
+    (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+    sys.path.insert(0, str(fitted))
+    try:
+        module = load_generator(checkpoint)
+    finally:
+        sys.path.remove(str(fitted))
+    assert type(module.generator).__name__ == "MoonGenerator" and module.generator.latent_dim == 4
+    assert module.sample(5).shape == (5, 2)
+
+
+def test_networks_without_a_data_shape_parameter_get_none_and_the_librarys_get_it_by_keyword():
+    from lightning_gans.gan_modules.networks import MLPGenerator
+
+    class Own(torch.nn.Module):
+        def __init__(self, latent_dim=3):
+            super().__init__()
+            self.latent_dim = latent_dim
+
+    assert build_network(partial(Own, latent_dim=5), (2,)).latent_dim == 5
+    assert build_network({"class_path": f"{MLPGenerator.__module__}.MLPGenerator", "init_args": {"hidden": 8}},
+                         (3,)).data_shape == (3,)
+    assert build_network(lambda shape: MLPGenerator(shape, hidden=8), (4,)).data_shape == (4,)
+    with pytest.raises(TypeError, match=r"^could not build the generator Own: .*unexpected keyword argument 'widht'"):
+        build_network(partial(Own, widht=3), (2,), "generator")
+
+
+def test_predict_needs_no_predict_dataloader_and_writes_one_file_whatever_the_processes(fitted):
+    (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+    written = {}
+    for name, devices in (("one", []), ("two", ["--trainer.devices=2", "--trainer.strategy=ddp",
+                                                "--trainer.accelerator=cpu"])):
+        done = run("predict", *NETWORKS, *SMALL, f"--ckpt_path={checkpoint}", f"--trainer.default_root_dir={name}_run",
+                   "--trainer.callbacks+=SampleWriter", "--trainer.callbacks.n_samples=300",
+                   f"--trainer.callbacks.output_dir={name}", *devices, cwd=fitted)
+        assert f"samples:       {(fitted / name).resolve()}" in done.stdout
+        assert sorted(path.name for path in (fitted / name).iterdir()) == ["samples.png", "samples.pt"]
+        written[name] = torch.load(fitted / name / "samples.pt")
+    assert written["one"].shape == (300, 2)
+    torch.testing.assert_close(written["two"], written["one"], rtol=0, atol=1e-6)  # row i is sample i in both
+
+
+def test_a_plain_trainer_predicts_with_the_users_datamodule_and_with_none(fitted):
+    sys.path.insert(0, str(fitted))
+    try:
+        from datamodules import Moons
+        from models import MoonDiscriminator, MoonGenerator
+
+        module = GAN(MoonGenerator(latent_dim=4, hidden=32), MoonDiscriminator(hidden=32))
+        (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+        trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
+        module.predict_samples = 50
+        with_data = torch.cat(trainer.predict(module, datamodule=Moons(), ckpt_path=checkpoint))
+        alone = torch.cat(trainer.predict(module, ckpt_path=checkpoint))
+    finally:
+        sys.path.remove(str(fitted))
+    assert with_data.shape == (50, 2) and torch.equal(with_data, alone)
+    assert torch.equal(alone, module.sample_from(module.latent_codes(torch.arange(50))))
+
+
+def test_gathered_samples_are_put_in_index_order_with_the_distributed_samplers_padding_once():
+    from lightning_gans.callbacks.sample_writer import in_index_order
+
+    # two ranks of Lightning's DistributedSampler over 5 indices: rank 0 has 0, 2, 4; rank 1 has 1, 3, 0 (padding)
+    indices = torch.tensor([0, 2, 4, 1, 3, 0])
+    samples = (indices.float() * 10).unsqueeze(1)
+    assert torch.equal(in_index_order(samples, indices), torch.tensor([[0.0], [10.0], [20.0], [30.0], [40.0]]))

@@ -712,10 +712,10 @@ def main(argv: Optional[list[str]] = None) -> list[Result]:
     for r in results:
         if r.divergence:
             lines.append(f"- {r.kind}: first divergence at {r.divergence}")
-        if len(r.directories) > 1:
+        if len(r.directories) > 1:  # a resumed run is a run of its own: the CLI gives it its own directory
             shown = ", ".join(r.directories[:4]) + (", ..." if len(r.directories) > 4 else "")
-            lines.append(f"- {r.kind}: the processes of the run under fire wrote config.yaml into {len(r.directories)} "
-                         f"directories ({shown}), not one")
+            lines.append(f"- {r.kind}: each of the {len(r.directories)} processes of the run under fire wrote its "
+                         f"config.yaml into a directory of its own ({shown}); none overwrote another's")
         if r.misnamed:
             lines.append(f"- {r.kind}: {len(r.misnamed)} checkpoint file name(s) with a step that is not their "
                          f"global_step, e.g. {r.misnamed[0]}")

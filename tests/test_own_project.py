@@ -3,6 +3,7 @@ in dict batches without known modes, networks whose constructors take no data sh
 the console command from the project's directory, and a plain ``Trainer``."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,3 +124,32 @@ def test_gathered_samples_are_put_in_index_order_with_the_distributed_samplers_p
     indices = torch.tensor([0, 2, 4, 1, 3, 0])
     samples = (indices.float() * 10).unsqueeze(1)
     assert torch.equal(in_index_order(samples, indices), torch.tensor([[0.0], [10.0], [20.0], [30.0], [40.0]]))
+
+
+@pytest.mark.parametrize("subcommand", ["validate", "test"])
+def test_validate_and_test_print_metrics_that_need_no_modes(fitted, subcommand):
+    (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+    done = run(subcommand, *NETWORKS, *SMALL, f"--ckpt_path={checkpoint}", f"--trainer.default_root_dir={subcommand}",
+               cwd=fitted)
+    printed = dict(re.findall(r"^[\s│]*(eval/\S+)[\s│]+(\S+)[\s│]*$", done.stdout, flags=re.M))
+    assert {"eval/prdc_precision", "eval/prdc_recall", "eval/prdc_density", "eval/prdc_coverage",
+            "eval/mmd_raw"} <= printed.keys(), done.stdout[-2000:]
+    assert all(0 <= float(printed[f"eval/prdc_{name}"]) <= 1 for name in ("precision", "recall", "coverage"))
+
+
+def test_a_plain_trainer_validates_the_users_data_with_the_default_metrics(fitted):
+    from lightning_gans.callbacks import Evaluation
+
+    sys.path.insert(0, str(fitted))
+    try:
+        from datamodules import Moons
+        from models import MoonDiscriminator, MoonGenerator
+
+        module = GAN(MoonGenerator(latent_dim=4, hidden=32), MoonDiscriminator(hidden=32))
+        (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+        trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+                             callbacks=[Evaluation(n_samples=256)])
+        (metrics,) = trainer.validate(module, datamodule=Moons(n_train=512, n_val=256), ckpt_path=checkpoint)
+    finally:
+        sys.path.remove(str(fitted))
+    assert {"eval/prdc_precision", "eval/prdc_recall", "eval/mmd_raw", "val/discriminator_real"} <= metrics.keys()

@@ -42,3 +42,13 @@ def test_the_innermost_line_of_a_nested_message_and_its_option():
   Given value: NestedArg(key='net', val='x')'''
     assert innermost_error(message) == ("model.net", "No module named 'x'")
     assert innermost_error("plain message") == ("", "plain message")
+
+
+def test_a_modules_help_lists_the_librarys_networks_not_every_torch_module(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "--model.help", "WGANGP"])
+    shown = capsys.readouterr().out
+    assert len(shown.splitlines()) < 300  # 1,612 lines listed 460 torch.nn classes as possible generators
+    generator_help = shown[shown.index("--model.generator GENERATOR"):]
+    assert "lightning_gans.gan_modules.networks.MLPGenerator" in generator_help.replace("\n", "").replace(" ", "")
+    assert "torch.nn.Linear" not in generator_help and " of torch and other libraries" in generator_help

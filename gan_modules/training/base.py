@@ -118,10 +118,11 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
     """A generator and a discriminator trained against each other with manual optimization.
 
     Args:
-        generator: an ``nn.Module`` with a ``latent_dim`` attribute, or a callable (a class with its
-            other arguments bound, as the Lightning CLI gives) that builds one from the data shape.
+        generator: an ``nn.Module`` with a ``latent_dim`` attribute, or a class (a class path on the
+            command line) that builds one: given ``data_shape=`` where its constructor names it
+            (:func:`build_network`, the network contract).
         discriminator: an ``nn.Module`` mapping a batch of data to one score (logit) per example, or
-            a callable that builds one from the data shape.
+            a class that builds one, as ``generator``.
         data_shape: shape of one example; linked from the datamodule by the CLI.  ``None`` (default):
             networks given as ``nn.Module``s need none, and it is read from the data when fit starts
             (the datamodule's ``data_shape``, else the first training batch); network factories are

@@ -38,6 +38,9 @@ def test_networks_given_as_instances_load_when_passed_again(tmp_path):
     assert same_samples(module, loaded)
     with pytest.raises(ValueError, match=r"WGANGP\.load_from_checkpoint\(path, generator=\.\.\., discriminator=\.\.\.\)"):
         load_generator(path)
+    with pytest.raises(TypeError, match=r"does not store how to build discriminator .* load with "
+                                        r"WGANGP\.load_from_checkpoint\(path, discriminator=\.\.\.\)$"):
+        WGANGP.load_from_checkpoint(path, generator=LinearGenerator())  # was Python's bare "missing 1 required ..."
 
 
 def test_networks_given_as_instances_are_never_copied_into_the_hyperparameters(recwarn):

@@ -101,6 +101,14 @@ def check_training_budget(trainer: pl.Trainer) -> None:
                              "for no limit")
 
 
+def networks_not_stored(path: Any, module_class: type, missing: Sequence[str]) -> str:
+    """What to pass to load a checkpoint whose module was given the ``missing`` networks as ``nn.Module`` instances."""
+    passed = ", ".join(f"{name}=..." for name in missing)
+    return (f"{path} does not store how to build {', '.join(missing)} ({module_class.__name__} was given nn.Module "
+            f"instances or factories without a class path): build them as for training and load with "
+            f"{module_class.__name__}.load_from_checkpoint(path, {passed})")
+
+
 @contextmanager
 def eval_mode(*modules: nn.Module) -> Iterator[None]:
     """Put ``modules`` in eval mode for the block, then restore each one's mode."""
@@ -251,6 +259,18 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         self._checkpoint_mixture_state: Optional[dict[str, Any]] = None  # an AdaGAN checkpoint's (on_load_checkpoint)
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
         self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, *args: Any, **kwargs: Any) -> AdversarialModule:
+        """Lightning's, with one line naming the networks to pass where the checkpoint cannot rebuild them
+        (networks given as ``nn.Module`` instances are kept out of the hyper-parameters)."""
+        try:
+            return super().load_from_checkpoint(checkpoint_path, *args, **kwargs)
+        except TypeError as error:
+            missing = [name for name in cls.network_arguments if f"'{name}'" in str(error) and name not in kwargs]
+            if "missing" not in str(error) or not missing:
+                raise
+            raise TypeError(networks_not_stored(checkpoint_path, cls, missing)) from error
 
     def remove_ignored_hparams(self, ignore_list: Sequence[str]) -> None:
         """Lightning's, and also every network argument given as an ``nn.Module`` instance.

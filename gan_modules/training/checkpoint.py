@@ -16,7 +16,7 @@ import lightning.pytorch as pl
 import torch
 
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
-from lightning_gans.gan_modules.training.base import AdversarialModule
+from lightning_gans.gan_modules.training.base import AdversarialModule, networks_not_stored
 from lightning_gans.gan_modules.training.hyperparameters import imported_class
 
 
@@ -86,12 +86,7 @@ def load_generator(
     module_class = imported_class(class_path, AdversarialModule)
     missing = [name for name in module_class.network_arguments if name not in checkpoint["hyper_parameters"]]
     if missing:
-        passed = ", ".join(f"{name}=..." for name in missing)
-        raise ValueError(
-            f"{path} does not store how to build {', '.join(missing)} ({module_class.__name__} was given nn.Module "
-            f"instances or factories without a class path): build them as for training and load with "
-            f"{module_class.__name__}.load_from_checkpoint(path, {passed})"
-        )
+        raise ValueError(networks_not_stored(path, module_class, missing))
     module = module_class.load_from_checkpoint(path, map_location=map_location)
     mixture = GeneratorMixture.from_lightning_checkpoint(checkpoint, template=module.generator)
     return mixture if mixture is not None else module.eval()

@@ -40,7 +40,7 @@ def step_values_are_kept(trainer: pl.Trainer) -> bool:
 
 class StepLogging:
     """The part of :class:`~lightning_gans.gan_modules.training.base.AdversarialModule` that logs per-step
-    training values (:meth:`log_step`) and puts the loggers on the optimizer-step axis (:class:`StepAxis`)."""
+    training values (:meth:`log_step`) and puts the loggers on the optimizer-step axis (:func:`log_step_axis`)."""
 
     def log_step(self, name: str, value: Any, prog_bar: bool = False) -> None:
         """``self.log(name, value, prog_bar=prog_bar)`` of a training step's value, on the batches whose
@@ -52,21 +52,47 @@ class StepLogging:
         if self._trainer is None or step_values_are_kept(self.trainer):
             self.log_dict(values, prog_bar=prog_bar)
 
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """Log the loggers' step axis (:func:`log_step_axis`) on the batches whose step values are kept, unless
+        the :class:`StepAxis` callback does it (:meth:`configure_callbacks`)."""
+        if step_values_are_kept(self.trainer) and not any(isinstance(c, StepAxis) for c in self.trainer.callbacks):
+            log_step_axis(self.trainer, self)
+        super().on_train_batch_end(outputs, batch, batch_idx)
+
     def configure_callbacks(self) -> list[pl.Callback]:
-        """Lightning's hook, plus the :class:`StepAxis` callback that logs the loggers' step axis (once: a
-        trainer used again already holds it)."""
-        attached = self._trainer is not None and any(isinstance(c, StepAxis) for c in self.trainer.callbacks)
-        return [*super().configure_callbacks(), *([] if attached else [StepAxis()])]
+        """Lightning's hook, plus the :class:`StepAxis` callback where a checkpoint callback may name files by a
+        logged ``step`` (:func:`names_checkpoints_by_logged_step`), once: a trainer used again holds it."""
+        callbacks = list(super().configure_callbacks())
+        trainer = self._trainer
+        if (trainer is not None and names_checkpoints_by_logged_step(trainer)
+                and not any(isinstance(c, StepAxis) for c in trainer.callbacks)):
+            callbacks.append(StepAxis())
+        return callbacks
 
 
-def checkpoint_may_save(trainer: pl.Trainer) -> bool:
-    """Whether a checkpoint callback may name a checkpoint after this batch by a logged ``step`` metric:
-    Lightning's ``ModelCheckpoint`` with ``every_n_train_steps`` at a multiple, or with a time interval.
+def log_step_axis(trainer: pl.Trainer, module: pl.LightningModule) -> None:
+    """Log ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints, ``Evaluation``
+    and ``SampleFigures``) and ``epoch``: Lightning then uses ``step`` as the loggers' step instead of its
+    count of batches, so that losses, evaluations and pictures share one axis."""
+    module.log_dict({"step": float(trainer.global_step), "epoch": float(trainer.current_epoch)})
 
-    :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` names by ``global_step`` itself
+
+def names_checkpoints_by_logged_step(trainer: pl.Trainer) -> bool:
+    """Whether a checkpoint callback saves between logged batches and names its files by a logged ``step``:
+    Lightning's ``ModelCheckpoint`` with ``every_n_train_steps`` or ``train_time_interval``.
+
+    :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` (the CLI's) names by ``global_step`` itself
     (``names_by_global_step``).  Lightning 2.6 has no public form of a ``ModelCheckpoint``'s intervals; this
     is the library's one read of them.
     """
+    return any(not getattr(callback, "names_by_global_step", False)
+               and (getattr(callback, "_every_n_train_steps", 0) > 0
+                    or getattr(callback, "_train_time_interval", None) is not None)
+               for callback in trainer.checkpoint_callbacks)
+
+
+def checkpoint_may_save(trainer: pl.Trainer) -> bool:
+    """Whether such a checkpoint callback (:func:`names_checkpoints_by_logged_step`) may save after this batch."""
     for callback in trainer.checkpoint_callbacks:
         if getattr(callback, "names_by_global_step", False):
             continue
@@ -77,19 +103,18 @@ def checkpoint_may_save(trainer: pl.Trainer) -> bool:
 
 
 class StepAxis(pl.Callback):
-    """Logs ``step`` = ``global_step`` (optimizer steps, the clock of ``max_steps``, checkpoints,
-    ``Evaluation`` and ``SampleFigures``) and ``epoch`` on the batches whose step values are kept;
-    Lightning then uses ``step`` as the loggers' step instead of its count of batches, so that losses,
-    evaluations and pictures share one axis.
+    """Logs the step axis (:func:`log_step_axis`) on the batches whose step values are kept and on those after
+    which a Lightning ``ModelCheckpoint`` may save, for a run that has one with a step or time interval
+    (the module adds this callback then, :meth:`StepLogging.configure_callbacks`; otherwise the module logs the
+    axis itself, which costs less).
 
-    It also logs them on the batches after which a ``ModelCheckpoint`` may save: Lightning names
-    checkpoints by a logged ``step`` (``{step}`` in ``filename``) and keeps the last logged value until the
-    epoch ends, so a checkpoint between two logged batches took the older step's name and overwrote the
-    file written there.  Being a callback (the module's :meth:`StepLogging.configure_callbacks`), it runs
-    before every checkpoint callback, which Lightning runs last.
+    Lightning names checkpoints by a logged ``step`` (``{step}`` in ``filename``) and keeps the last logged
+    value until the epoch ends, so a checkpoint between two logged batches took the older step's name and
+    overwrote the file written there.  Being a callback, this runs before every checkpoint callback, which
+    Lightning runs last.
     """
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         if step_values_are_kept(trainer) or checkpoint_may_save(trainer):
-            pl_module.log_dict({"step": float(trainer.global_step), "epoch": float(trainer.current_epoch)})
+            log_step_axis(trainer, pl_module)

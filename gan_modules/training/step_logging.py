@@ -61,10 +61,10 @@ class StepLogging:
 
     def configure_callbacks(self) -> list[pl.Callback]:
         """Lightning's hook, plus the :class:`StepAxis` callback where a checkpoint callback may name files by a
-        logged ``step`` (:func:`names_checkpoints_by_logged_step`), once: a trainer used again holds it."""
+        logged ``step`` (:func:`checkpoints_named_by_logged_step`), once: a trainer used again holds it."""
         callbacks = list(super().configure_callbacks())
         trainer = self._trainer
-        if (trainer is not None and names_checkpoints_by_logged_step(trainer)
+        if (trainer is not None and checkpoints_named_by_logged_step(trainer)
                 and not any(isinstance(c, StepAxis) for c in trainer.callbacks)):
             callbacks.append(StepAxis())
         return callbacks
@@ -77,29 +77,25 @@ def log_step_axis(trainer: pl.Trainer, module: pl.LightningModule) -> None:
     module.log_dict({"step": float(trainer.global_step), "epoch": float(trainer.current_epoch)})
 
 
-def names_checkpoints_by_logged_step(trainer: pl.Trainer) -> bool:
-    """Whether a checkpoint callback saves between logged batches and names its files by a logged ``step``:
+def checkpoints_named_by_logged_step(trainer: pl.Trainer) -> list[pl.Callback]:
+    """The checkpoint callbacks that save between logged batches and name their files by a logged ``step``:
     Lightning's ``ModelCheckpoint`` with ``every_n_train_steps`` or ``train_time_interval``.
 
     :class:`~lightning_gans.callbacks.checkpoint.StepCheckpoint` (the CLI's) names by ``global_step`` itself
     (``names_by_global_step``).  Lightning 2.6 has no public form of a ``ModelCheckpoint``'s intervals; this
     is the library's one read of them.
     """
-    return any(not getattr(callback, "names_by_global_step", False)
-               and (getattr(callback, "_every_n_train_steps", 0) > 0
-                    or getattr(callback, "_train_time_interval", None) is not None)
-               for callback in trainer.checkpoint_callbacks)
+    return [callback for callback in trainer.checkpoint_callbacks
+            if not getattr(callback, "names_by_global_step", False)
+            and (getattr(callback, "_every_n_train_steps", 0) > 0
+                 or getattr(callback, "_train_time_interval", None) is not None)]
 
 
 def checkpoint_may_save(trainer: pl.Trainer) -> bool:
-    """Whether such a checkpoint callback (:func:`names_checkpoints_by_logged_step`) may save after this batch."""
-    for callback in trainer.checkpoint_callbacks:
-        if getattr(callback, "names_by_global_step", False):
-            continue
-        every = getattr(callback, "_every_n_train_steps", 0)
-        if (every > 0 and trainer.global_step % every == 0) or getattr(callback, "_train_time_interval", None):
-            return True
-    return False
+    """Whether one of :func:`checkpoints_named_by_logged_step` may save after this batch."""
+    return any(callback._train_time_interval is not None
+               or (callback._every_n_train_steps > 0 and trainer.global_step % callback._every_n_train_steps == 0)
+               for callback in checkpoints_named_by_logged_step(trainer))
 
 
 class StepAxis(pl.Callback):

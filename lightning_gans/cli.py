@@ -146,9 +146,28 @@ def resume_checkpoint(trainer: pl.Trainer) -> Path | None:
     return Path(path) if path else None
 
 
+#: ``eval/`` values that describe an evaluation rather than score the model
+EVALUATION_BOOKKEEPING = {"n_samples", "seconds", "time_fraction", "n_real", "n_real_val"}
+
+
+def final_scores(trainer: pl.Trainer) -> dict[str, float]:
+    """The run's last evaluation (its ``Evaluation`` callback's ``eval/*`` values), bookkeeping left out."""
+    scores = {}
+    for key, value in trainer.callback_metrics.items():
+        name = key.removeprefix("eval/")
+        if key.startswith("eval/") and name not in EVALUATION_BOOKKEEPING:
+            scores[name] = float(value)
+    return scores
+
+
 def report_outputs(trainer: pl.Trainer) -> None:
-    """Tell the user where the run left its checkpoint (:func:`resume_checkpoint`) and pictures."""
+    """Tell the user how good the run is (:func:`final_scores`) and where it left its checkpoint
+    (:func:`resume_checkpoint`) and pictures."""
     lines = [f"run directory: {run_directory(trainer).resolve()}"]
+    scores = final_scores(trainer)
+    if scores:
+        lines.append(f"score:         {', '.join(f'{name} {value:.4g}' for name, value in sorted(scores.items()))} "
+                     f"(step {trainer.global_step})")
     checkpoint = resume_checkpoint(trainer)
     if checkpoint is not None:
         lines.append(f"checkpoint:    {checkpoint.resolve()}")

@@ -153,3 +153,13 @@ def test_load_generator_rejects_a_corrupt_checkpoint(tmp_path):
         load_generator(broken)
     with pytest.raises(FileNotFoundError):
         load_generator(tmp_path / "missing.ckpt")
+
+
+def test_the_main_job_ends_with_its_score(capsys, tmp_path):
+    cli = main(["fit", "--config", "configs/quickstart.yaml", "--trainer.max_steps=20", "--trainer.logger=false",
+                "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}"])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("score:")]
+    metrics = cli.trainer.callback_metrics
+    for name in ("digits_classes_covered", "digits_label_kl_to_uniform", "digits_frechet_distance"):
+        assert f"{name} {float(metrics['eval/' + name]):.4g}" in line
+    assert line.endswith("(step 20)") and "seconds" not in line and "n_samples" not in line

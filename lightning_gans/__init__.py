@@ -10,3 +10,11 @@ The installed package gathers the repository's top-level folders under one impor
 """
 
 __version__ = "0.2.0"
+
+import sys as _sys
+
+from lightning_gans.checkout import checkout_finder as _checkout_finder
+
+_finder = _checkout_finder(__file__)  # a checkout imports its own gan_modules/, datamodules/, ... (checkout.py)
+if _finder is not None:
+    _sys.meta_path.insert(0, _finder)

@@ -188,14 +188,7 @@ class AdaGAN(pl.Callback):
         if trainer.state.fn != "fit" and self.mixture is not None and len(self.mixture) > 0:
             pl_module.use_mixture(self.mixture)
 
-    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._hand_over_the_mixture(trainer, pl_module)
-
-    def on_test_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._hand_over_the_mixture(trainer, pl_module)
-
-    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._hand_over_the_mixture(trainer, pl_module)
+    on_validation_start = on_test_start = on_predict_start = _hand_over_the_mixture
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.stage >= self.stages:
@@ -203,7 +196,7 @@ class AdaGAN(pl.Callback):
             return
         if (trainer.current_epoch + 1) % self.epochs_per_stage != 0:
             return
-        if not trainer.fit_loop.epoch_loop.batch_progress.is_last_batch:
+        if not trainer.is_last_batch:
             # the epoch was cut short (Ctrl-C / SIGTERM through SaveOnInterrupt, max_steps): the stage is not
             # over, and the run resumed from its checkpoint ends it where the uninterrupted run does
             return

@@ -43,14 +43,13 @@ class StepCheckpoint(ModelCheckpoint):
     """
 
     _due_at_epoch_end = False  # a save due at the epoch's last batch, written after the epoch's end
-    _epoch_cut_short = False  # the run was stopped before the epoch's last batch
 
     #: read by the module's step axis (:class:`~lightning_gans.gan_modules.training.step_logging.StepAxis`)
     names_by_global_step = True
 
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_start(trainer, pl_module)
-        self._due_at_epoch_end, self._epoch_cut_short = False, False
+        self._due_at_epoch_end = False
         self._intervals_done = self._interval_of(trainer.global_step)  # a resumed run continues the count
         self._time_checked = time.monotonic()
 
@@ -68,8 +67,6 @@ class StepCheckpoint(ModelCheckpoint):
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
-        last_of_epoch = batch_idx + 1 >= trainer.num_training_batches
-        self._epoch_cut_short = trainer.should_stop and not last_of_epoch
         if pl_module.automatic_optimization:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
             return
@@ -77,7 +74,7 @@ class StepCheckpoint(ModelCheckpoint):
             return
         self._intervals_done = self._interval_of(trainer.global_step)
         self._time_checked = time.monotonic()
-        if last_of_epoch:  # written after the epoch's end instead (class docstring)
+        if trainer.is_last_batch:  # written after the epoch's end instead (class docstring)
             self._due_at_epoch_end = True
             return
         self._save(trainer)
@@ -92,8 +89,13 @@ class StepCheckpoint(ModelCheckpoint):
         self._save_topk_checkpoint(trainer, candidates)
         self._save_last_checkpoint(trainer, candidates)
 
+    @staticmethod
+    def _stopped_mid_epoch(trainer: pl.Trainer) -> bool:
+        """Whether a stop (``should_stop``, not ``max_steps``) ended the epoch before its last batch."""
+        return trainer.should_stop and not trainer.is_last_batch
+
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self._epoch_cut_short:
+        if self._stopped_mid_epoch(trainer):
             return  # a stopped run's checkpoint is the one written where it stopped (SaveOnInterrupt)
         super().on_train_epoch_end(trainer, pl_module)
         if self._due_at_epoch_end:
@@ -101,11 +103,11 @@ class StepCheckpoint(ModelCheckpoint):
             self._save(trainer)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._epoch_cut_short:
+        if not self._stopped_mid_epoch(trainer):
             super().on_validation_end(trainer, pl_module)
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not self._epoch_cut_short:
+        if not self._stopped_mid_epoch(trainer):
             super().on_train_end(trainer, pl_module)
 
     def _monitor_candidates(self, trainer: pl.Trainer) -> dict[str, Tensor]:

@@ -61,7 +61,7 @@ class SaveOnInterrupt(pl.Callback):
         self.signal_received = self.signal_received or signal.SIGTERM  # a rank signalled by another
         self.checkpoint_path = self._directory(trainer) / "interrupted.ckpt"
         trainer.should_stop = True
-        if batch_idx + 1 >= trainer.num_training_batches:
+        if trainer.is_last_batch:
             self._save_at_epoch_end = True  # the epoch's last batch: written after the epoch's end (module docstring)
             return
         self._save(trainer)

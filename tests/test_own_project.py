@@ -7,8 +7,10 @@ import re
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from typing import Iterator
 
 import lightning.pytorch as pl
 import pytest
@@ -56,14 +58,27 @@ def fitted(project) -> Path:
     return project
 
 
-def test_the_console_command_fits_the_projects_own_networks_data_and_callback(fitted):
-    assert (fitted / "batches.txt").read_text() == "20"  # the project's callback ran: 2 optimizer steps a batch
-    (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
-    sys.path.insert(0, str(fitted))
+@pytest.fixture(scope="module")
+def checkpoint(fitted) -> Path:
+    """The fit's one checkpoint (the run's directory, as the CLI numbers it: version_0)."""
+    (path,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+    return path
+
+
+@contextmanager
+def importable(project: Path) -> Iterator[None]:
+    """The project's own modules importable from this process, as from its directory."""
+    sys.path.insert(0, str(project))
     try:
-        module = load_generator(checkpoint)
+        yield
     finally:
-        sys.path.remove(str(fitted))
+        sys.path.remove(str(project))
+
+
+def test_the_console_command_fits_the_projects_own_networks_data_and_callback(fitted, checkpoint):
+    assert (fitted / "batches.txt").read_text() == "20"  # the project's callback ran: 2 optimizer steps a batch
+    with importable(fitted):
+        module = load_generator(checkpoint)
     assert type(module.generator).__name__ == "MoonGenerator" and module.generator.latent_dim == 4
     assert module.sample(5).shape == (5, 2)
 
@@ -84,8 +99,7 @@ def test_networks_without_a_data_shape_parameter_get_none_and_the_librarys_get_i
         build_network(partial(Own, widht=3), (2,), "generator")
 
 
-def test_predict_needs_no_predict_dataloader_and_writes_one_file_whatever_the_processes(fitted):
-    (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+def test_predict_needs_no_predict_dataloader_and_writes_one_file_whatever_the_processes(fitted, checkpoint):
     written = {}
     for name, devices in (("one", []), ("two", ["--trainer.devices=2", "--trainer.strategy=ddp",
                                                 "--trainer.accelerator=cpu"])):
@@ -99,20 +113,16 @@ def test_predict_needs_no_predict_dataloader_and_writes_one_file_whatever_the_pr
     torch.testing.assert_close(written["two"], written["one"], rtol=0, atol=1e-6)  # row i is sample i in both
 
 
-def test_a_plain_trainer_predicts_with_the_users_datamodule_and_with_none(fitted):
-    sys.path.insert(0, str(fitted))
-    try:
+def test_a_plain_trainer_predicts_with_the_users_datamodule_and_with_none(fitted, checkpoint):
+    with importable(fitted):
         from datamodules import Moons
         from models import MoonDiscriminator, MoonGenerator
 
         module = GAN(MoonGenerator(latent_dim=4, hidden=32), MoonDiscriminator(hidden=32))
-        (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
         trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
         module.predict_samples = 50
         with_data = torch.cat(trainer.predict(module, datamodule=Moons(), ckpt_path=checkpoint))
         alone = torch.cat(trainer.predict(module, ckpt_path=checkpoint))
-    finally:
-        sys.path.remove(str(fitted))
     assert with_data.shape == (50, 2) and torch.equal(with_data, alone)
     assert torch.equal(alone, module.sample_from(module.latent_codes(torch.arange(50))))
 
@@ -127,8 +137,7 @@ def test_gathered_samples_are_put_in_index_order_with_the_distributed_samplers_p
 
 
 @pytest.mark.parametrize("subcommand", ["validate", "test"])
-def test_validate_and_test_print_metrics_that_need_no_modes(fitted, subcommand):
-    (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
+def test_validate_and_test_print_metrics_that_need_no_modes(fitted, checkpoint, subcommand):
     done = run(subcommand, *NETWORKS, *SMALL, f"--ckpt_path={checkpoint}", f"--trainer.default_root_dir={subcommand}",
                cwd=fitted)
     printed = dict(re.findall(r"^[\s│]*(eval/\S+)[\s│]+(\S+)[\s│]*$", done.stdout, flags=re.M))
@@ -137,19 +146,15 @@ def test_validate_and_test_print_metrics_that_need_no_modes(fitted, subcommand):
     assert all(0 <= float(printed[f"eval/prdc_{name}"]) <= 1 for name in ("precision", "recall", "coverage"))
 
 
-def test_a_plain_trainer_validates_the_users_data_with_the_default_metrics(fitted):
+def test_a_plain_trainer_validates_the_users_data_with_the_default_metrics(fitted, checkpoint):
     from lightning_gans.callbacks import Evaluation
 
-    sys.path.insert(0, str(fitted))
-    try:
+    with importable(fitted):
         from datamodules import Moons
         from models import MoonDiscriminator, MoonGenerator
 
         module = GAN(MoonGenerator(latent_dim=4, hidden=32), MoonDiscriminator(hidden=32))
-        (checkpoint,) = (fitted / "runs" / "version_0" / "checkpoints").glob("*.ckpt")
         trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
                              callbacks=[Evaluation(n_samples=256)])
         (metrics,) = trainer.validate(module, datamodule=Moons(n_train=512, n_val=256), ckpt_path=checkpoint)
-    finally:
-        sys.path.remove(str(fitted))
     assert {"eval/prdc_precision", "eval/prdc_recall", "eval/mmd_raw", "val/discriminator_real"} <= metrics.keys()

@@ -255,7 +255,7 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         )
         # Counters that drive the critic schedule; saved in checkpoints (on_save_checkpoint).
         self.restart_counters()
-        self._sampling_mixture: list[GeneratorMixture] = []  # use_mixture
+        self._sampling_mixture: Optional[GeneratorMixture] = None  # use_mixture
         self._checkpoint_mixture_state: Optional[dict[str, Any]] = None  # an AdaGAN checkpoint's (on_load_checkpoint)
         self.finite_check = NonFiniteLossCheck(advice=self.non_finite_loss_advice)  # immediate on the CPU only
         self.gradient_sync = PlayerGradientSync()  # plain DDP: each backward's gradients averaged by the module
@@ -333,12 +333,12 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
     def sampling_mixture(self) -> Optional[GeneratorMixture]:
         """The AdaGAN mixture that :meth:`sample` and :meth:`predict_step` draw from, ``None`` (default) for
         :attr:`sampling_generator`."""
-        return self._sampling_mixture[0] if self._sampling_mixture else None
+        return self._sampling_mixture
 
     def use_mixture(self, mixture: Optional[GeneratorMixture]) -> None:
         """Sample from ``mixture`` (an AdaGAN run's) instead of the generator, or again from it (``None``).
-        The mixture is not a submodule: it stays out of this module's ``state_dict``."""
-        self._sampling_mixture = [mixture] if mixture is not None else []
+        The mixture is not registered as a submodule: it stays out of this module's ``state_dict``."""
+        object.__setattr__(self, "_sampling_mixture", mixture)
 
     def _sample_the_trained_mixture(self) -> None:
         """Outside fit, what ``validate``, ``test`` and ``predict`` score and sample is the model the run
@@ -353,24 +353,12 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
     def on_validation_start(self) -> None:
         self._sample_the_trained_mixture()
 
-    def on_test_start(self) -> None:
-        self._sample_the_trained_mixture()
-
-    def on_predict_start(self) -> None:
-        self._sample_the_trained_mixture()
-
-    def _stop_sampling_the_mixture(self) -> None:
+    def on_validation_end(self) -> None:
         if self.trainer.state.fn != "fit":
             self.use_mixture(None)
 
-    def on_validation_end(self) -> None:
-        self._stop_sampling_the_mixture()
-
-    def on_test_end(self) -> None:
-        self._stop_sampling_the_mixture()
-
-    def on_predict_end(self) -> None:
-        self._stop_sampling_the_mixture()
+    on_test_start = on_predict_start = on_validation_start
+    on_test_end = on_predict_end = on_validation_end
 
     @torch.no_grad()
     def sample_from(self, z: Tensor) -> Tensor:
@@ -688,18 +676,18 @@ class AdversarialModule(StepLogging, FiniteLossGuard, RandomStateRestore, Stabil
         stored = getattr(self, "_checkpoint_optimizer_settings", {})
         differences = []
         for optimizer, (network, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
-            name = f"{next(n for n in self.network_arguments if getattr(self, n) is network)}_optimizer"
             if self.resume_optimizer_settings == "module":
                 spec.apply_to(optimizer)
                 continue
-            if name not in stored or OptimizerSpec.coerce(stored[name]) == spec:
+            name = f"{next(n for n in self.network_arguments if getattr(self, n) is network)}_optimizer"
+            kept = OptimizerSpec.coerce(stored[name]) if name in stored else spec
+            if kept == spec:
                 continue
-            kept = OptimizerSpec.coerce(stored[name]).as_dict()
-            differences += [f"{name}.{key} {value} -> {kept[key]}" for key, value in spec.as_dict().items()
-                            if kept[key] != value]
-            setattr(self, name, OptimizerSpec.coerce(stored[name]))
+            differences += [f"{name}.{key} {value} -> {kept.as_dict()[key]}" for key, value in spec.as_dict().items()
+                            if kept.as_dict()[key] != value]
+            setattr(self, name, kept)
             if name in self.hparams:
-                self.hparams[name] = OptimizerSpec.coerce(stored[name]).as_dict()
+                self.hparams[name] = kept.as_dict()
         if differences:
             rank_zero_warn("resuming from a checkpoint trained with other optimizer settings than the module's: the "
                            "checkpoint's are kept (module -> checkpoint): " + ", ".join(differences) + ". Set "

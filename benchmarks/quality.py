@@ -75,7 +75,8 @@ from lightning_gans.gan_modules.metrics.parzen import parzen_evaluation  # noqa:
 
 METHODS = {"gan": "GAN", "nsgan": "NS-GAN", "wgan": "WGAN", "wgan_gp": "WGAN-GP", "nsgan_gp": "NS-GAN-GP",
            "dragan_ns": "DRAGAN-NS", "alpha_gan": "alpha-GAN", "adagan": "AdaGAN",
-           "gan_pack2": "NS-GAN, packing 2", "gan_pack3": "NS-GAN, packing 3", "gan_pack4": "NS-GAN, packing 4"}
+           "gan_pack2": "NS-GAN, packing 2", "gan_pack3": "NS-GAN, packing 3", "gan_pack4": "NS-GAN, packing 4",
+           "lsgan": "LSGAN", "rasgan": "RaSGAN", "ralsgan": "RaLSGAN", "rahinge": "RaHingeGAN"}
 DATA = ("ring8", "grid25", "digits")
 TOY_SAMPLES = 2_500  # VEEGAN / PacGAN protocol
 DIGITS_SAMPLES = 2_000  # generated digits for the classifier metrics (CPU-sized)

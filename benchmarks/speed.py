@@ -100,11 +100,11 @@ class Method:
 
 
 def _gan_d(module, D, real, fake):
-    return losses.discriminator_loss(D(real), D(fake))
+    return losses.non_saturating_loss(D(real), D(fake)).discriminator
 
 
 def _wasserstein_d(module, D, real, fake):
-    return losses.wasserstein_critic_loss(D(real), D(fake))
+    return losses.wasserstein_loss(D(real), D(fake)).discriminator
 
 
 def _wgan_gp_d(module, D, real, fake):
@@ -123,20 +123,20 @@ def _dragan_d(module, D, real, fake):
 
 
 def _wasserstein_g(D, fake):
-    return losses.wasserstein_generator_loss(D(fake))
+    return losses.wasserstein_loss(None, D(fake)).generator
 
 
 METHODS = {
     "nsgan": Method(partial(GAN, generator_loss="non_saturating"), _gan_d,
-                    lambda D, fake: losses.non_saturating_generator_loss(D(fake))),
+                    lambda D, fake: losses.non_saturating_loss(None, D(fake)).generator),
     "gan": Method(partial(GAN, generator_loss="minimax"), _gan_d,
-                  lambda D, fake: losses.minimax_generator_loss(D(fake))),
+                  lambda D, fake: losses.minimax_loss(None, D(fake)).generator),
     "wgan": Method(WGAN, _wasserstein_d, _wasserstein_g, clip=True),
     "wgan_gp": Method(WGANGP, _wgan_gp_d, _wasserstein_g, penalty=True),
     "gan_gp": Method(partial(NSGANGP, penalty="interpolate"), _gan_gp_d,
-                     lambda D, fake: losses.non_saturating_generator_loss(D(fake)), penalty=True),
+                     lambda D, fake: losses.non_saturating_loss(None, D(fake)).generator, penalty=True),
     "dragan_ns": Method(partial(NSGANGP, penalty="dragan"), _dragan_d,
-                        lambda D, fake: losses.non_saturating_generator_loss(D(fake)), penalty=True),
+                        lambda D, fake: losses.non_saturating_loss(None, D(fake)).generator, penalty=True),
 }
 
 

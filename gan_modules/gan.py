@@ -7,24 +7,22 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from lightning_gans.gan_modules.training.base import AdversarialModule
-from lightning_gans.gan_modules.losses import (
-    discriminator_loss,
-    feature_matching_loss,
-    minimax_generator_loss,
-    non_saturating_generator_loss,
-)
+from lightning_gans.gan_modules.composed_gan import ComposedGAN
+from lightning_gans.gan_modules.losses import feature_matching_loss
 
-GENERATOR_LOSSES = {"minimax": minimax_generator_loss, "non_saturating": non_saturating_generator_loss}
 FEATURE_MATCHING = "feature_matching"
+GENERATOR_LOSSES = ("minimax", "non_saturating", FEATURE_MATCHING)  # the paper's two, and Salimans et al.'s
 
 
-class GAN(AdversarialModule):
+class GAN(ComposedGAN):
     """The original GAN, all losses from the discriminator's logits.
 
     The discriminator minimises ``-E[log D(x)] - E[log(1 - D(G(z)))]`` (eq. 1).  The generator
     minimises ``E[log(1 - D(G(z)))]`` (``"minimax"``, Algorithm 1) or ``-E[log D(G(z))]``
-    (``"non_saturating"``, Section 3; what the authors' code trains, and our default).
+    (``"non_saturating"``, Section 3; what the authors' code trains, and our default): the registered
+    losses :func:`~lightning_gans.gan_modules.losses.minimax_loss` and
+    :func:`~lightning_gans.gan_modules.losses.non_saturating_loss`, composed without a penalty
+    (:class:`~lightning_gans.gan_modules.composed_gan.ComposedGAN`).
     ``n_critic`` is Algorithm 1's ``k`` (1 in all the paper's experiments).
 
     Two of Salimans et al. 2016's techniques (arXiv:1606.03498) are options here:
@@ -46,10 +44,8 @@ class GAN(AdversarialModule):
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
-        if generator_loss not in (*GENERATOR_LOSSES, FEATURE_MATCHING):
-            raise ValueError(
-                f"generator_loss must be one of {sorted((*GENERATOR_LOSSES, FEATURE_MATCHING))}, got {generator_loss!r}"
-            )
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss must be one of {sorted(GENERATOR_LOSSES)}, got {generator_loss!r}")
         if generator_loss == FEATURE_MATCHING and not callable(getattr(self.discriminator, "features", None)):
             raise ValueError(
                 f"generator_loss='feature_matching' needs a discriminator with a features(x) method; "
@@ -58,15 +54,15 @@ class GAN(AdversarialModule):
         if not 0.0 < real_label <= 1.0:
             raise ValueError(f"real_label must lie in (0, 1], got {real_label}")
         self.generator_loss_name = generator_loss
-        self._generator_loss_fn = GENERATOR_LOSSES.get(generator_loss)
         self.real_label = real_label
-
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        return discriminator_loss(self.discriminator(real), self.discriminator(fake), self.real_label)
+        # feature matching trains the discriminator as the non-saturating GAN does
+        self.compose("minimax" if generator_loss == "minimax" else "non_saturating",
+                     loss_options={"real_label": real_label})
 
     def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
-        if self.generator_loss_name == FEATURE_MATCHING:
-            with torch.no_grad():  # the real features do not depend on the generator
-                real_features = self.discriminator.features(real)
-            return feature_matching_loss(real_features, self.discriminator.features(fake))
-        return self._generator_loss_fn(self.discriminator(fake))
+        """The composed loss's, or feature matching, which reads the discriminator's features, not its scores."""
+        if self.generator_loss_name != FEATURE_MATCHING:
+            return super().generator_loss(fake, real)
+        with torch.no_grad():  # the real features do not depend on the generator
+            real_features = self.discriminator.features(real)
+        return feature_matching_loss(real_features, self.discriminator.features(fake))

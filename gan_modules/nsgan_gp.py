@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Literal
 
 from lightning_gans.gan_modules.losses import DRAGAN_PERTURBATIONS
-from lightning_gans.gan_modules.modular_gan import LossAndPenaltyModule
+from lightning_gans.gan_modules.composed_gan import ComposedGAN
 from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 # DRAGAN reference code: Adam(lr=1e-4, beta1=0.5, beta2=0.9) for both players [code: DRAGAN.ipynb].
@@ -28,13 +28,13 @@ NSGAN_GP_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-4, betas=(0.5, 0.9))
 NSGAN_GP_PENALTIES = ("interpolate", "dragan")
 
 
-class NSGANGP(LossAndPenaltyModule):
+class NSGANGP(ComposedGAN):
     """The non-saturating GAN plus a gradient penalty on the discriminator's logit ``l``.
 
     ``L_D = -E[log D(x)] - E[log(1 - D(G(z)))] + lambda * E[(||grad l(x_hat)||_2 - 1)^2]``;
     ``L_G = -E[log D(G(z))]`` (non-saturating).  The losses are NS-GAN's, not Wasserstein ones;
     only the penalty is borrowed: the ``"non_saturating"`` loss with the ``"interpolate"`` or
-    ``"dragan"`` penalty (:class:`~lightning_gans.gan_modules.modular_gan.LossAndPenaltyModule`).
+    ``"dragan"`` penalty (:class:`~lightning_gans.gan_modules.composed_gan.ComposedGAN`).
 
     * ``penalty="interpolate"`` (GAN-GP): ``x_hat`` between real and fake, one ``eps`` per sample,
       exactly as WGAN-GP (:func:`~lightning_gans.gan_modules.losses.interpolates`).
@@ -88,9 +88,9 @@ class NSGANGP(LossAndPenaltyModule):
         if perturbation_scale < 0:
             raise ValueError(f"perturbation_scale must be non-negative, got {perturbation_scale}")
         self.compose(
-            "non_saturating", penalty, penalty_weight, penalty_interval,
+            "non_saturating", penalty=penalty, penalty_weight=penalty_weight, penalty_interval=penalty_interval,
+            penalty_options={"perturbation": perturbation, "scale": perturbation_scale} if penalty == "dragan" else None,
             method="GAN-GP" if penalty == "interpolate" else "DRAGAN-NS",
-            **({"perturbation": perturbation, "scale": perturbation_scale} if penalty == "dragan" else {}),
         )
         self.perturbation = perturbation
         self.perturbation_scale = perturbation_scale

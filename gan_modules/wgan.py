@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from torch import Tensor
-
-from lightning_gans.gan_modules.training.base import AdversarialModule
-from lightning_gans.gan_modules.losses import clip_weights_, wasserstein_critic_loss, wasserstein_generator_loss
+from lightning_gans.gan_modules.composed_gan import ComposedGAN
 from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 # Algorithm 1 defaults [paper]: alpha = 5e-5, RMSProp for both players (Sec. 3: momentum-based
@@ -20,8 +17,13 @@ WARMUP_GENERATOR_STEPS = 25
 WARMUP_EVERY = 500
 
 
-class WGAN(AdversarialModule):
+class WGAN(ComposedGAN):
     """Critic ``f`` with clipped weights; the critic minimises ``E[f(G(z))] - E[f(x)]`` (paper sign).
+
+    The Wasserstein loss with the ``"clip_weights"`` constraint and no penalty
+    (:class:`~lightning_gans.gan_modules.composed_gan.ComposedGAN`).  The paper calls its discriminator a
+    *critic*: its score is not a probability but a 1-Lipschitz function's value; the code calls it the
+    discriminator, as for every method.
 
     ``-loss/discriminator`` is logged as ``"wasserstein_estimate"`` (the curves of Sec. 4.2).  Every
     critic parameter is clamped into ``[-clip_value, clip_value]`` *after* each critic step
@@ -65,17 +67,7 @@ class WGAN(AdversarialModule):
             raise ValueError("critic_warmup schedules critic steps, so it needs update_mode='alternating'")
         self.clip_value = clip_value
         self.critic_warmup = critic_warmup
-
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        loss = wasserstein_critic_loss(self.discriminator(real), self.discriminator(fake))
-        self.log_step("wasserstein_estimate", -loss.detach(), prog_bar=True)
-        return loss
-
-    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
-        return wasserstein_generator_loss(self.discriminator(fake))
-
-    def after_discriminator_step(self) -> None:
-        clip_weights_(self.discriminator, self.clip_value)
+        self.compose("wasserstein", constraint="clip_weights", constraint_options={"clip_value": clip_value})
 
     def discriminator_steps_per_generator_step(self) -> int:
         if self.critic_warmup and (

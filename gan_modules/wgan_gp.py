@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lightning_gans.gan_modules.modular_gan import LossAndPenaltyModule
+from lightning_gans.gan_modules.composed_gan import ComposedGAN
 from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 # Algorithm 1 defaults [paper]: Adam(alpha = 1e-4, beta1 = 0, beta2 = 0.9) for both players,
@@ -11,11 +11,11 @@ from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 WGAN_GP_OPTIMIZER = OptimizerSpec(name="adam", lr=1e-4, betas=(0.0, 0.9))
 
 
-class WGANGP(LossAndPenaltyModule):
+class WGANGP(ComposedGAN):
     """WGAN with a two-sided gradient penalty at random interpolates instead of weight clipping.
 
     The Wasserstein loss with the ``"interpolate"`` penalty
-    (:class:`~lightning_gans.gan_modules.modular_gan.LossAndPenaltyModule`).  Critic loss (eq. 3):
+    (:class:`~lightning_gans.gan_modules.composed_gan.ComposedGAN`).  Critic loss (eq. 3):
     ``E[f(x~)] - E[f(x)] + lambda * E[(||grad f(x_hat)||_2 - 1)^2]`` with
     ``x_hat = eps*x + (1-eps)*x~``, one ``eps ~ U[0,1]`` per sample; the norm is per sample over
     all non-batch dims (:func:`~lightning_gans.gan_modules.losses.gradient_penalty`).  Generator: ``-E[f(G(z))]``.
@@ -52,4 +52,5 @@ class WGANGP(LossAndPenaltyModule):
             discriminator_optimizer=discriminator_optimizer,
             **kwargs,
         )
-        self.compose("wasserstein", "interpolate", penalty_weight, penalty_interval, method="WGAN-GP")
+        self.compose("wasserstein", penalty="interpolate", penalty_weight=penalty_weight,
+                     penalty_interval=penalty_interval, method="WGAN-GP")

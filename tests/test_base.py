@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_gans.gan_modules import GAN, NSGANGP, WGANGP, OptimizerSpec
 from lightning_gans.gan_modules.training.finite_check import NonFiniteLossCheck
-from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
+from lightning_gans.gan_modules.losses import non_saturating_loss
 from tiny import FixedNoiseGAN, LinearDiscriminator, LinearGenerator, loader, make_trainer
 
 
@@ -44,16 +44,16 @@ def test_one_update_matches_hand_computation(update_mode):
 
     # By hand: D step on z1, then G step on fresh z2 against the *updated* D (Algorithm 1), or, when
     # simultaneous, both gradients from z1 at the old parameters.
-    d_loss = discriminator_loss(d(real), d(g(z1).detach()))
+    d_loss = non_saturating_loss(d(real), d(g(z1).detach())).discriminator
     d_grads = torch.autograd.grad(d_loss, list(d.parameters()))
     d_new = copy.deepcopy(d)
     with torch.no_grad():
         for p, grad in zip(d_new.parameters(), d_grads):
             p -= 0.05 * grad
     if update_mode == "alternating":
-        g_loss = non_saturating_generator_loss(d_new(g(z2)))
+        g_loss = non_saturating_loss(None, d_new(g(z2))).generator
     else:
-        g_loss = non_saturating_generator_loss(d(g(z1)))
+        g_loss = non_saturating_loss(None, d(g(z1))).generator
     g_grads = torch.autograd.grad(g_loss, list(g.parameters()))
     with torch.no_grad():
         expected_g = [p - 0.1 * grad for p, grad in zip(g.parameters(), g_grads)]

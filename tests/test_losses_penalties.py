@@ -7,11 +7,11 @@ from torch import nn
 from lightning_gans.gan_modules.losses import (
     LOSSES,
     PENALTIES,
-    hinge_discriminator_loss,
+    hinge_loss,
     lazy_penalty_weight,
     r1_penalty,
     r2_penalty,
-    wasserstein_generator_loss,
+    wasserstein_loss,
     zero_centred_penalty,
 )
 
@@ -25,13 +25,13 @@ def half_square(x):
 def test_hinge_discriminator_loss_by_hand():
     real = torch.tensor([2.0, 0.5, -1.0])  # max(0, 1 - D): 0, 0.5, 2 -> mean 2.5 / 3
     fake = torch.tensor([-3.0, 0.0])  # max(0, 1 + D): 0, 1 -> mean 0.5
-    assert hinge_discriminator_loss(real, fake).item() == pytest.approx(2.5 / 3 + 0.5)
+    assert hinge_loss(real, fake).discriminator.item() == pytest.approx(2.5 / 3 + 0.5)
 
 
 def test_hinge_gives_no_gradient_beyond_the_margin():
     real = torch.tensor([1.5, 0.0], requires_grad=True)
     fake = torch.tensor([-1.5, 0.0], requires_grad=True)
-    hinge_discriminator_loss(real, fake).backward()
+    hinge_loss(real, fake).discriminator.backward()
     assert real.grad.tolist() == [0.0, -0.5] and fake.grad.tolist() == [0.0, 0.5]
 
 
@@ -42,7 +42,7 @@ def test_hinge_generator_loss_is_minus_the_mean_fake_score():
 
 def test_hinge_is_float32_under_bf16():
     real = torch.tensor([0.3, 0.7], dtype=torch.bfloat16)
-    assert hinge_discriminator_loss(real, -real).dtype == torch.float32
+    assert hinge_loss(real, -real).discriminator.dtype == torch.float32
 
 
 # ---------------------------------------------------------------- R1 / R2

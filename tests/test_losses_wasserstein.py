@@ -13,8 +13,7 @@ from lightning_gans.gan_modules.losses import (
     gradient_norms,
     gradient_penalty,
     interpolates,
-    wasserstein_critic_loss,
-    wasserstein_generator_loss,
+    wasserstein_loss,
 )
 
 
@@ -39,9 +38,9 @@ def test_critic_and_generator_loss_have_the_papers_sign():
     critic = LinearCritic([2.0, 1.0])
     real = torch.tensor([[1.0, 0.0], [3.0, 0.0]])  # f = 2, 6 -> mean 4
     fake = torch.tensor([[0.0, 1.0], [0.0, 3.0]])  # f = 1, 3 -> mean 2
-    loss = wasserstein_critic_loss(critic(real), critic(fake))
+    loss = wasserstein_loss(critic(real), critic(fake)).discriminator
     assert loss.item() == pytest.approx(2.0 - 4.0)  # E[f(fake)] - E[f(real)]; -loss = 2 is the estimate
-    assert wasserstein_generator_loss(critic(fake)).item() == pytest.approx(-2.0)
+    assert wasserstein_loss(None, critic(fake)).generator.item() == pytest.approx(-2.0)
 
 
 def test_clip_weights_clamps_every_parameter_including_batch_norm():

@@ -1,5 +1,5 @@
-"""The penalty slot: WGAN-GP / GAN-GP / DRAGAN-NS as loss + penalty compositions, ModularGAN, lazy
-regularisation, the batch-coupling check, the hinge + R1 configs."""
+"""ModularGAN: loss + penalty compositions (WGAN-GP by hand), lazy regularisation, the batch-coupling check,
+the hinge + R1 configs.  That every method trains bit for bit as before: tests/test_regression_methods.py."""
 
 import pytest
 import torch
@@ -7,15 +7,13 @@ from torch import Tensor
 
 from lightning_gans.gan_modules.training.base import AdversarialModule
 from lightning_gans.gan_modules.losses import (
-    discriminator_loss,
     dragan_perturbation,
     gradient_penalty,
-    hinge_discriminator_loss,
+    hinge_loss,
     interpolates,
-    non_saturating_generator_loss,
+    non_saturating_loss,
     r1_penalty,
-    wasserstein_critic_loss,
-    wasserstein_generator_loss,
+    wasserstein_loss,
 )
 from lightning_gans.gan_modules.modular_gan import ModularGAN
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
@@ -33,70 +31,12 @@ def tiny_mlp_critic(data_shape):
     return MLPDiscriminator(data_shape, hidden=8, n_layers=2)
 
 
-# ---------------------------------------------------------------- today's classes, kept as they were
-class WGANGPAt3f969eb(AdversarialModule):
-    """``gan_modules/wgan_gp.py`` of commit 3f969eb (before the penalty slot): its loss computation verbatim."""
-
-    def __init__(self, *args, penalty_weight=10.0, n_critic=5, generator_optimizer=WGAN_GP_OPTIMIZER,
-                 discriminator_optimizer=WGAN_GP_OPTIMIZER, **kwargs):
-        super().__init__(*args, n_critic=n_critic, generator_optimizer=generator_optimizer,
-                         discriminator_optimizer=discriminator_optimizer, **kwargs)
-        self.penalty_weight = penalty_weight
-
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        critic_loss = wasserstein_critic_loss(self.discriminator(real), self.discriminator(fake))
-        penalty = gradient_penalty(self.discriminator, interpolates(real, fake), scaler=self.grad_scaler)
-        return critic_loss + self.penalty_weight * penalty
-
-    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
-        return wasserstein_generator_loss(self.discriminator(fake))
-
-
-class NSGANGPAt3f969eb(AdversarialModule):
-    """``gan_modules/nsgan_gp.py`` of commit 3f969eb: its loss computation verbatim."""
-
-    def __init__(self, *args, penalty="interpolate", perturbation="dragan_code", penalty_weight=10.0,
-                 perturbation_scale=0.5, n_critic=1, generator_optimizer=NSGAN_GP_OPTIMIZER,
-                 discriminator_optimizer=NSGAN_GP_OPTIMIZER, **kwargs):
-        super().__init__(*args, n_critic=n_critic, generator_optimizer=generator_optimizer,
-                         discriminator_optimizer=discriminator_optimizer, **kwargs)
-        self.penalty, self.perturbation = penalty, perturbation
-        self.penalty_weight, self.perturbation_scale = penalty_weight, perturbation_scale
-
-    def penalty_points(self, real: Tensor, fake: Tensor) -> Tensor:
-        if self.penalty == "interpolate":
-            return interpolates(real, fake)
-        return dragan_perturbation(real, self.perturbation, self.perturbation_scale)
-
-    def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        loss = discriminator_loss(self.discriminator(real), self.discriminator(fake))
-        penalty = gradient_penalty(self.discriminator, self.penalty_points(real, fake), scaler=self.grad_scaler)
-        return loss + self.penalty_weight * penalty
-
-    def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
-        return non_saturating_generator_loss(self.discriminator(fake))
-
-
 def trained_weights(cls, n_batches=12, **kwargs):
     torch.manual_seed(0)
     data = loader(n_batches)
     module = cls(tiny_mlp_generator, tiny_mlp_critic, **kwargs)
     make_trainer().fit(module, data)
     return module.state_dict()
-
-
-@pytest.mark.parametrize("new, old, kwargs", [
-    (WGANGP, WGANGPAt3f969eb, {}),
-    (WGANGP, WGANGPAt3f969eb, {"penalty_weight": 0.1, "n_critic": 2}),
-    (NSGANGP, NSGANGPAt3f969eb, {"penalty": "interpolate"}),
-    (NSGANGP, NSGANGPAt3f969eb, {"penalty": "dragan"}),
-    (NSGANGP, NSGANGPAt3f969eb, {"penalty": "dragan", "perturbation": "gaussian", "perturbation_scale": 2.0}),
-])
-def test_penalised_methods_train_bit_for_bit_as_before_the_slot(new, old, kwargs):
-    after, before = trained_weights(new, **kwargs), trained_weights(old, **kwargs)
-    assert after.keys() == before.keys()
-    for name in after:
-        assert torch.equal(after[name], before[name]), name
 
 
 def test_modular_gan_with_wasserstein_and_interpolate_is_wgan_gp():
@@ -128,10 +68,10 @@ def test_modular_gan_without_penalty_is_the_bare_loss():
     module = ModularGAN(LinearGenerator, LinearCritic, loss="non_saturating")
     real, fake = torch.randn(8, 2), torch.randn(8, 2)
     d = module.discriminator
-    assert torch.equal(module.discriminator_loss(real, fake), discriminator_loss(d(real), d(fake)))
+    assert torch.equal(module.discriminator_loss(real, fake), non_saturating_loss(d(real), d(fake)).discriminator)
     hinge = ModularGAN(LinearGenerator, LinearCritic)
     assert torch.equal(hinge.discriminator_loss(real, fake),
-                       hinge_discriminator_loss(hinge.discriminator(real), hinge.discriminator(fake)))
+                       hinge_loss(hinge.discriminator(real), hinge.discriminator(fake)).discriminator)
 
 
 # ---------------------------------------------------------------- lazy regularisation
@@ -165,7 +105,9 @@ def test_lazy_steps_count_discriminator_steps_under_n_critic():
 
 # ---------------------------------------------------------------- options and the batch-coupling check
 def test_modular_gan_rejects_unknown_options():
-    for kwargs, message in [({"loss": "least_squares"}, "loss must be one of"), ({"penalty": "r3"}, "penalty must be"),
+    for kwargs, message in [({"loss": "cubic"}, "the loss 'cubic' is neither a registered name"),
+                            ({"penalty": "r3"}, "the penalty 'r3' is neither a registered name"),
+                            ({"loss_options": {"margin": 2}}, "does not take the options"),
                             ({"penalty_weight": -1.0}, "penalty_weight"),
                             ({"penalty_interval": 0}, "penalty_interval")]:
         with pytest.raises(ValueError, match=message):

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from lightning_gans.gan_modules import OptimizerSpec
 from lightning_gans.gan_modules.alpha_gan import AlphaGAN
-from lightning_gans.gan_modules.losses import discriminator_loss, non_saturating_generator_loss
+from lightning_gans.gan_modules.losses import non_saturating_loss
 from lightning_gans.gan_modules.networks import MLPDiscriminator, MLPEncoder, MLPGenerator
 from lightning_gans.gan_modules.training.packing import pack, packed_shape
 from lightning_gans.gan_modules.wgan_gp import WGANGP
@@ -63,11 +63,11 @@ def by_hand(generator, discriminator, real, z1, z2, hand_pack):
     """One alternating GAN update (Algorithm 1) with torch's own SGD, inputs packed by ``hand_pack``."""
     g, d = copy.deepcopy(generator), copy.deepcopy(discriminator)
     opt_g, opt_d = torch.optim.SGD(g.parameters(), lr=0.1), torch.optim.SGD(d.parameters(), lr=0.05)
-    d_loss = discriminator_loss(d(hand_pack(real)), d(hand_pack(g(z1).detach())))
+    d_loss = non_saturating_loss(d(hand_pack(real)), d(hand_pack(g(z1).detach()))).discriminator
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    g_loss = non_saturating_generator_loss(d(hand_pack(g(z2))))
+    g_loss = non_saturating_loss(None, d(hand_pack(g(z2)))).generator
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()

@@ -12,10 +12,10 @@ from torch.utils.data import DataLoader, TensorDataset
 from lightning_gans.gan_modules import GAN, AlphaGAN, OptimizerSpec
 from lightning_gans.gan_modules.training.historical_averaging import ParameterAverage
 from lightning_gans.gan_modules.losses import (
-    discriminator_loss,
     feature_matching_loss,
     historical_averaging_penalty,
     instance_noise_std,
+    non_saturating_loss,
 )
 from lightning_gans.gan_modules.networks import (
     DCGANDiscriminator,
@@ -40,21 +40,21 @@ def test_smoothed_discriminator_loss_at_known_logits():
     alpha = 0.9
     expected = -sum(alpha * math.log(sigmoid(a)) + (1 - alpha) * math.log(1 - sigmoid(a)) for a in (2.0, -1.0)) / 2
     expected += -sum(math.log(1 - sigmoid(b)) for b in (0.5, -3.0)) / 2  # fakes keep target 0
-    assert math.isclose(discriminator_loss(real, fake, real_label=alpha).item(), expected, rel_tol=1e-6)
-    assert discriminator_loss(real, fake, real_label=1.0) == discriminator_loss(real, fake)
+    assert math.isclose(non_saturating_loss(real, fake, real_label=alpha).discriminator.item(), expected, rel_tol=1e-6)
+    assert non_saturating_loss(real, fake, real_label=1.0).discriminator == non_saturating_loss(real, fake).discriminator
 
 
 def test_smoothed_loss_is_minimised_at_d_equal_to_the_real_label():
     """The reals' term is a cross-entropy with target 0.9, so its optimum is D(x) = 0.9, logit log 9."""
     logit = torch.tensor([math.log(9.0)], requires_grad=True)
-    (grad,) = torch.autograd.grad(discriminator_loss(logit, torch.zeros(1), real_label=0.9), logit)
+    (grad,) = torch.autograd.grad(non_saturating_loss(logit, torch.zeros(1), real_label=0.9).discriminator, logit)
     assert abs(grad.item()) < 1e-6
 
 
 @pytest.mark.parametrize("label", [0.0, 1.5, -0.1])
 def test_real_label_outside_the_unit_interval_is_rejected(label):
     with pytest.raises(ValueError, match="real_label"):
-        discriminator_loss(torch.zeros(2), torch.zeros(2), real_label=label)
+        non_saturating_loss(torch.zeros(2), torch.zeros(2), real_label=label).discriminator
     with pytest.raises(ValueError, match="real_label"):
         GAN(MLPGenerator, MLPDiscriminator, real_label=label)
 
@@ -63,7 +63,7 @@ def test_gan_option_uses_the_smoothed_loss():
     torch.manual_seed(0)
     module = GAN(MLPGenerator, MLPDiscriminator, real_label=0.9)
     real, fake = torch.randn(5, 2), torch.randn(5, 2)
-    expected = discriminator_loss(module.discriminator(real), module.discriminator(fake), real_label=0.9)
+    expected = non_saturating_loss(module.discriminator(real), module.discriminator(fake), real_label=0.9).discriminator
     assert torch.allclose(module.discriminator_loss(real, fake), expected)
 
 

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from lightning.pytorch.plugins import MixedPrecision
 from torch import nn
 
-import lightning_gans.gan_modules.losses as losses_module
+import lightning_gans.gan_modules.losses.penalties as penalties_module
 from lightning_gans.gan_modules.networks.mlp import MLPDiscriminator, MLPGenerator
 from lightning_gans.gan_modules.nsgan_gp import NSGANGP
 from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
@@ -226,7 +226,7 @@ def test_wgan_gp_logs_estimate_and_penalty_consistently():
 def record_penalties(monkeypatch):
     """Wrap the penalty functions' gradient_penalty: record (penalty, fp32 reference at the same points, scaler)."""
     calls = []
-    original = losses_module.gradient_penalty
+    original = penalties_module.gradient_penalty
 
     def recording(critic, points, scaler=None, **kwargs):
         value = original(critic, points, scaler=scaler, **kwargs)
@@ -235,7 +235,7 @@ def record_penalties(monkeypatch):
         calls.append((value.detach(), reference.detach(), None if scaler is None else scaler.get_scale()))
         return value
 
-    monkeypatch.setattr(losses_module, "gradient_penalty", recording)
+    monkeypatch.setattr(penalties_module, "gradient_penalty", recording)
     return calls
 
 

@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
 from lightning_gans.datamodules.contract import real_from_batch
-from lightning_gans.gan_modules.losses import discriminator_loss
+from lightning_gans.gan_modules.losses import non_saturating_loss
 from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
 
 #: Adam's default settings (Kingma & Ba 2015, Algorithm 1) for the mixture classifier.
@@ -102,7 +102,7 @@ class MixtureClassifier:
             for batch in itertools.islice(itertools.chain.from_iterable(epochs), self.steps_for(len(dataset))):
                 real = batch.to(mixture.device).float()
                 fake = mixture.sample(real.shape[0])
-                loss = discriminator_loss(network(real), network(fake))
+                loss = non_saturating_loss(network(real), network(fake)).discriminator
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

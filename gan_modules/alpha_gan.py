@@ -8,7 +8,8 @@ from typing import Any, Callable
 import torch
 from torch import Tensor, nn
 
-from lightning_gans.gan_modules.training.base import AdversarialModule, NetworkFactory, build_network, eval_mode
+from lightning_gans.gan_modules.training.base import AdversarialModule
+from lightning_gans.gan_modules.training.networks import NetworkFactory, build_network, eval_mode
 from lightning_gans.gan_modules.training.hyperparameters import factory_from_config, is_network_config
 from lightning_gans.gan_modules.losses import (
     alpha_gan_discriminator_loss,
@@ -86,6 +87,9 @@ class AlphaGAN(AdversarialModule):
                 "alpha-GAN updates each of its four networks once an iteration (Algorithm 1): "
                 f"n_critic must be 1 and update_mode 'alternating', got {self.n_critic} and {self.update_mode!r}"
             )
+        if self.instance_noise or self.historical_averaging:
+            raise ValueError("alpha-GAN has its own training_step (four players), in which instance_noise and "
+                             "historical_averaging do not act; leave them at 0")
         if lambda_rec < 0:
             raise ValueError(f"lambda_rec must be non-negative, got {lambda_rec}")
         self.lambda_rec = float(lambda_rec)
@@ -161,7 +165,7 @@ class AlphaGAN(AdversarialModule):
         g_loss = self._update_generator(real, code, prior, opt_g)
         d_loss = self._update_discriminator(real, code, prior, opt_d)
         c_loss = self._update_code_discriminator(code, prior, opt_c)
-        self._finish_generator_step()  # once the iteration's four steps are taken
+        self.finish_generator_step()  # once the iteration's four steps are taken
         self.log_step_dict(
             {"loss/encoder": e_loss, "loss/generator": g_loss, "loss/discriminator": d_loss,
              "loss/code_discriminator": c_loss},
@@ -174,7 +178,7 @@ class AlphaGAN(AdversarialModule):
             code = self.encoder(real)
             reconstruction = self.generator(code)
             loss = alpha_gan_encoder_loss(real, reconstruction, self.code_discriminator(code), self.lambda_rec)
-            return self._descend(opt, loss, "encoder"), reconstruction_l1(real, reconstruction).detach()
+            return self.descend(opt, loss, "encoder"), reconstruction_l1(real, reconstruction).detach()
 
     def _update_generator(self, real: Tensor, code: Tensor, prior: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
@@ -184,7 +188,7 @@ class AlphaGAN(AdversarialModule):
                 real, reconstruction, self.discriminator(self.pack(reconstruction)),
                 self.discriminator(self.pack(sample)), self.lambda_rec,
             )
-            return self._descend(opt, loss, "generator")
+            return self.descend(opt, loss, "generator")
 
     def _update_discriminator(self, real: Tensor, code: Tensor, prior: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
@@ -193,11 +197,11 @@ class AlphaGAN(AdversarialModule):
             loss = alpha_gan_discriminator_loss(
                 *(self.discriminator(self.pack(x)) for x in (real, reconstruction, sample))
             )
-            loss = self._descend(opt, loss, "discriminator")
-        self._finish_discriminator_step()
+            loss = self.descend(opt, loss, "discriminator")
+        self.finish_discriminator_step()
         return loss
 
     def _update_code_discriminator(self, code: Tensor, prior: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
             loss = code_discriminator_loss(self.code_discriminator(prior), self.code_discriminator(code))
-            return self._descend(opt, loss, "code discriminator")
+            return self.descend(opt, loss, "code discriminator")

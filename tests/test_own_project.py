@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from lightning_gans.gan_modules import GAN, load_generator
-from lightning_gans.gan_modules.training.base import build_network
+from lightning_gans.gan_modules.training.networks import build_network
 
 PROJECT = Path(__file__).parent / "own_project"
 NETWORKS = ["--model=GAN", "--model.generator=models.MoonGenerator", "--model.generator.latent_dim=4",

@@ -277,7 +277,7 @@ def test_historical_penalty_enters_the_loss_with_its_weight():
         for average in module.generator_average.averages():
             average.add_(0.1)  # every parameter is 0.1 below its average
     expected = 1 + 0.5 * n_parameters * 0.1**2
-    assert module._with_historical_penalty(torch.tensor(1.0), "generator").item() == pytest.approx(expected)
+    assert module.with_historical_penalty(torch.tensor(1.0), "generator").item() == pytest.approx(expected)
 
 
 # ------------------------------------------------------------------------------ virtual batch norm
@@ -374,3 +374,41 @@ def test_every_option_switches_on_from_the_cli(tmp_path):
     assert isinstance(model.discriminator.minibatch, MinibatchDiscrimination)
     assert any(isinstance(m, VirtualBatchNorm) for m in model.generator.modules())
     assert cli.trainer.global_step == 4 and model.generator_average.count.item() == 3
+
+
+class WrappedStepGAN(GAN):
+    """Overrides training_step and still calls the module's: the stabilisers keep acting."""
+
+    def training_step(self, batch, batch_idx):
+        self.wrapped = getattr(self, "wrapped", 0) + 1
+        return super().training_step(batch, batch_idx)
+
+
+class OwnStepGAN(GAN):
+    """Overrides training_step with its own optimizer steps, bypassing discriminator_step / generator_step."""
+
+    def training_step(self, batch, batch_idx):
+        opt_g, opt_d = self.optimizers()
+        real = self.real_from_batch(batch)
+        self.descend(opt_d, self.discriminator_loss(real, self.generate(real.size(0)).detach()), "discriminator")
+        self.finish_discriminator_step()
+
+
+def test_an_overridden_training_step_keeps_the_stabilisers_it_goes_through():
+    torch.manual_seed(0)
+    module = WrappedStepGAN(MLPGenerator, MLPDiscriminator, instance_noise=0.1, historical_averaging=0.01)
+    make_trainer().fit(module, loader(3))
+    assert module.wrapped == 3 and module.generator_steps == 3
+    assert int(module.generator_average.count) == 1 + 3  # the initial weights, then every generator step
+
+
+@pytest.mark.parametrize("option, named", [({"instance_noise": 0.1}, "instance_noise did not act"),
+                                           ({"historical_averaging": 0.1}, "historical_averaging did not act")])
+def test_an_overridden_training_step_that_bypasses_the_stabilisers_stops_with_one_line(option, named):
+    module = OwnStepGAN(MLPGenerator, MLPDiscriminator, **option)
+    with pytest.raises(ValueError, match=f"OwnStepGAN's training_step .* {named}") as error:
+        make_trainer().fit(module, loader(3))
+    assert "\n" not in str(error.value) and module.global_step == 1  # stopped after the first batch
+    plain = OwnStepGAN(MLPGenerator, MLPDiscriminator)  # without the options the same class trains
+    make_trainer().fit(plain, loader(3))
+    assert plain.global_step == 3

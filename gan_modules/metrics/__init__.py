@@ -8,6 +8,8 @@
   of any vectors: raw examples or Inception features.
 * :mod:`.mmd`: unbiased MMD^2 with KID's polynomial kernel on any vectors.
 * :mod:`.feature_sets`: the real / generated vector states those two share (synced under DDP).
+* :mod:`.feature_cache`: the real data's Inception / digits-classifier features cached on disk across runs,
+  keyed by data, split, N, extractor and its weights' hash (as torch-fidelity caches reference features).
 * :mod:`.parzen`: Parzen-window log-likelihood (legacy, Goodfellow et al. 2014 Table 1).
 
 The evaluation callback that runs them during training is :class:`lightning_gans.callbacks.evaluation.Evaluation`.
@@ -23,6 +25,13 @@ from lightning_gans.gan_modules.metrics.inception import (
     build_kid,
     inception_weights_file,
 )
+from lightning_gans.gan_modules.metrics.feature_cache import (
+    FeatureKey,
+    RealFeatureCache,
+    RealFeatureSource,
+    feed_real_examples,
+    weights_digest,
+)
 from lightning_gans.gan_modules.metrics.feature_sets import FeatureSets
 from lightning_gans.gan_modules.metrics.mmd import PolynomialMMD, mmd2_unbiased
 from lightning_gans.gan_modules.metrics.mode_coverage import ModeCoverage, mode_statistics
@@ -32,6 +41,7 @@ from lightning_gans.gan_modules.metrics.prdc import PRDC, nearest_neighbour_radi
 __all__ = [
     "DigitsClassifier",
     "DigitsMetrics",
+    "FeatureKey",
     "FeatureSets",
     "InceptionMetrics",
     "InceptionWeightsMissing",
@@ -39,10 +49,13 @@ __all__ = [
     "PRDC",
     "ParzenWindow",
     "PolynomialMMD",
+    "RealFeatureCache",
+    "RealFeatureSource",
     "build_fid",
     "build_inception_score",
     "build_kid",
     "comparable_with_published",
+    "feed_real_examples",
     "inception_weights_file",
     "load_digits_classifier",
     "mmd2_unbiased",
@@ -53,4 +66,5 @@ __all__ = [
     "to_rgb_uint8",
     "to_uint8",
     "to_unit_interval",
+    "weights_digest",
 ]

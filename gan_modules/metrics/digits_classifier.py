@@ -182,7 +182,9 @@ class DigitsMetrics(nn.Module):
     """Classifier metrics of generated 8 x 8 digits in ``[-1, 1]`` (module docstring).
 
     ``update(images, real)``: one classifier pass gives features for the Frechet distance (real or
-    generated) and, for generated images, the label statistics.  Real statistics survive ``reset()``.
+    generated) and, for generated images, the label statistics.  Real statistics survive ``reset()``;
+    ``update(images, real=True)`` is ``update_real_features(real_features(images))`` (cacheable,
+    :mod:`.feature_cache`).
 
     Args:
         cache_dir: where the trained classifier is cached (default :func:`default_cache_dir`).
@@ -191,6 +193,8 @@ class DigitsMetrics(nn.Module):
     """
 
     needs_real = True
+    #: The real features' name in the feature cache.
+    feature_name = "digits-classifier-penultimate"
 
     def __init__(self, cache_dir: Optional[str | Path] = None, min_per_class: int = 1,
                  classifier: Optional[DigitsClassifier] = None) -> None:
@@ -199,12 +203,28 @@ class DigitsMetrics(nn.Module):
         self.statistics = ClassifierStatistics(min_per_class=min_per_class)
         self.frechet = build_fid(self.classifier.num_features)
 
+    @property
+    def extractor(self) -> DigitsClassifier:
+        """The classifier, whose weights key the cached real features (:mod:`.feature_cache`)."""
+        return self.classifier
+
     @torch.no_grad()
     def update(self, images: Tensor, real: bool = False) -> None:
+        if real:
+            self.update_real_features(self.real_features(images))
+            return
         features, logits = self.classifier.features_and_logits(images.float())
-        self.frechet.update(features, real=real)
-        if not real:
-            self.statistics.update(logits)
+        self.frechet.update(features, real=False)
+        self.statistics.update(logits)
+
+    @torch.no_grad()
+    def real_features(self, images: Tensor) -> Tensor:
+        """The classifier's penultimate features ``(B, num_features)`` of real digits in ``[-1, 1]``."""
+        return self.classifier.features(images.float())
+
+    def update_real_features(self, features: Tensor) -> None:
+        """Feed real features (from :meth:`real_features`, or cached) to the Frechet distance."""
+        self.frechet.update(features, real=True)
 
     def compute(self) -> dict:
         statistics = self.statistics.compute()

@@ -51,6 +51,12 @@ POOL_DIM, LOGITS_DIM = 2048, 1008
 #: Metrics on Inception features; ``"prdc_inception"``: precision, recall, density and coverage
 #: (:mod:`.prdc`) on the pool features, against FID's real images.
 INCEPTION_METRICS = ("fid", "kid", "is", "prdc_inception")
+#: On a CPU, :class:`InceptionMetrics` runs the network on chunks of ``CPU_CHUNK`` to ``2 * CPU_CHUNK - 1``
+#: images, whose 299 px activations stay closer to the CPU caches: with one thread 6.6 images/s against
+#: 5.8 for one batch of 64 (torch-fidelity's default batch) or 100, with the features of the whole batch
+#: bit for bit (``benchmarks/eval_throughput.py --inception``); below 16 images oneDNN takes another
+#: convolution kernel, whose features differ by ~1e-6.
+CPU_CHUNK = 16
 
 
 class InceptionWeightsMissing(FileNotFoundError):
@@ -195,8 +201,11 @@ class InceptionMetrics(nn.Module):
     """IS / FID / KID (and PRDC) of generated images in ``[-1, 1]``, with one Inception forward per batch.
 
     ``update(images, real)`` converts the images to uint8 RGB (:func:`to_rgb_uint8`), extracts pool
-    features and logits once, and updates the chosen metrics (IS takes generated images only).
-    Real statistics survive ``reset()``: feed the real images once per run.  ``compute()`` returns
+    features and logits once (on a CPU in chunks of 16 to 31 images, :data:`CPU_CHUNK`), and updates
+    the chosen metrics (IS takes generated images only).
+    Real statistics survive ``reset()``: feed the real images once per run (``update(images, real=True)``
+    is ``update_real_features(real_features(images))``, the split that lets the evaluation callback cache
+    the real features on disk, :mod:`.feature_cache`).  ``compute()`` returns
     ``{"fid", "kid_mean", "kid_std", "is_mean", "is_std", "prdc_inception_precision", ..._recall,
     ..._density, ..._coverage}`` (those chosen), synced across processes.
 
@@ -211,6 +220,9 @@ class InceptionMetrics(nn.Module):
         is_splits: IS splits (default 10 [Salimans et al. 2016]).
         prdc_nearest_k: the ``k`` of PRDC's nearest-neighbour radii (default 5 [Naeem et al. 2020]).
     """
+
+    #: The real features' name in the feature cache: network, resize of uint8 RGB images, layer.
+    feature_name = "inception-v3-compat-tf1resize-pool3"
 
     def __init__(
         self,
@@ -252,13 +264,34 @@ class InceptionMetrics(nn.Module):
 
     @torch.no_grad()
     def update(self, images: Tensor, real: bool = False) -> None:
-        pool, logits = self.extractor(to_rgb_uint8(images))
+        if real:
+            self.update_real_features(self.real_features(images))
+            return
+        pool, logits = self._features(images)
         for name, metric in self.metrics.items():
             if name == "is":
-                if not real:
-                    metric.update(logits.float())
+                metric.update(logits.float())
             else:
-                metric.update(pool.float(), real=real)
+                metric.update(pool.float(), real=False)
+
+    @torch.no_grad()
+    def real_features(self, images: Tensor) -> Tensor:
+        """The pool features ``(B, 2048)`` of real images in ``[-1, 1]`` (what FID, KID and PRDC keep of them)."""
+        return self._features(images)[0].float()
+
+    def _features(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """Pool features and logits of images in ``[-1, 1]``, on a CPU in chunks (:data:`CPU_CHUNK`)."""
+        images = to_rgb_uint8(images)
+        if images.device.type != "cpu" or len(images) < 2 * CPU_CHUNK:
+            return self.extractor(images)
+        pools, logits = zip(*(self.extractor(chunk) for chunk in images.tensor_split(len(images) // CPU_CHUNK)))
+        return torch.cat(pools), torch.cat(logits)
+
+    def update_real_features(self, features: Tensor) -> None:
+        """Feed real pool features (from :meth:`real_features`, or cached, :mod:`.feature_cache`)."""
+        for name, metric in self.metrics.items():
+            if name != "is":  # IS takes generated images only
+                metric.update(features, real=True)
 
     def compute(self) -> dict[str, float]:
         results: dict[str, float] = {}

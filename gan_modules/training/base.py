@@ -44,7 +44,7 @@ from lightning_gans.gan_modules.training.finite_check import FiniteLossGuard, No
 from lightning_gans.gan_modules.training.gradient_sync import PlayerGradientSync
 from lightning_gans.gan_modules.training.hyperparameters import plain_hyperparameters
 from lightning_gans.gan_modules.training.networks import NetworkFactory, build_network
-from lightning_gans.gan_modules.training.optimizer import OptimizerSpec
+from lightning_gans.gan_modules.training.optimizer import OptimizerSpec, linear_decay_schedulers
 from lightning_gans.gan_modules.training.packing import check_packing, pack, packed_shape
 from lightning_gans.gan_modules.training.reinitialisation import Reinitialisation
 from lightning_gans.gan_modules.training.resume import ResumeState
@@ -84,6 +84,14 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
             ``"simultaneous"`` (the GAN reference code: both gradients from one sample, then both
             steps; needs ``n_critic == 1``).
         generator_optimizer / discriminator_optimizer: each player's optimizer settings.
+        lr_decay_steps: every optimizer's learning rate decays linearly to 0 over this many generator steps,
+            ``lr_t = lr * max(0, 1 - t / lr_decay_steps)``, the discriminator's steps before generator step ``t``
+            taking ``lr_t`` too (Gulrajani et al. 2017, ``gan_cifar_resnet.py``: ``LR * (1 - iteration / ITERS)``;
+            Miyato et al. 2018's linear decay from iteration 0); checkpointed with the optimizers.  ``None``
+            (default): constant learning rates.
+        generator_batch_size: how many samples each generator step draws (WGAN-GP's and SN-GAN's CIFAR-10
+            settings train the generator on 128 while the discriminator steps on batches of 64); ``None``
+            (default): as many as the real batch holds.  A multiple of ``packing``; alternating updates only.
         instance_noise: initial standard deviation ``sigma_0`` of instance noise: ``N(0, sigma_t^2 I)``
             added to the discriminator's real **and** fake inputs, in the discriminator's steps and in
             the generator's (there to ``G(z)``, keeping the graph), so every method's losses see noisy
@@ -96,8 +104,8 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
             ``weight * ||theta - mean_{i<=t} theta[i]||^2`` is added to each player's loss, with the
             running average updated after each of that player's steps (:class:`~lightning_gans.gan_modules.
             training.historical_averaging.ParameterAverage`, checkpointed).  0 (default): off.  Instance noise
-            and historical averaging act in this class's training step; a method with its own
-            ``training_step`` (alpha-GAN) rejects them.
+            and historical averaging act in :meth:`discriminator_step` and :meth:`generator_step`: a subclass's
+            own ``training_step`` keeps them by calling those (:class:`~.stabilisers.Stabilisers`).
         ema_decay: keep an exponential moving average of the generator's weights with this decay
             (:class:`~lightning_gans.gan_modules.training.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
             after every generator step; ``sample()`` (hence evaluation and sample figures) then uses
@@ -132,6 +140,8 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
         update_mode: Literal["alternating", "simultaneous"] = "alternating",
         generator_optimizer: OptimizerSpec = OptimizerSpec(),
         discriminator_optimizer: OptimizerSpec = OptimizerSpec(),
+        lr_decay_steps: Optional[int] = None,
+        generator_batch_size: Optional[int] = None,
         instance_noise: float = 0.0,
         instance_noise_anneal_steps: int = 0,
         historical_averaging: float = 0.0,
@@ -150,6 +160,12 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
             raise ValueError(f"update_mode must be 'alternating' or 'simultaneous', got {update_mode!r}")
         if update_mode == "simultaneous" and n_critic != 1:
             raise ValueError("update_mode='simultaneous' takes both gradients from one sample, so n_critic must be 1")
+        if lr_decay_steps is not None and lr_decay_steps < 1:
+            raise ValueError(f"lr_decay_steps must be at least 1 (or None for constant learning rates), got {lr_decay_steps}")
+        if generator_batch_size is not None and (generator_batch_size < 1 or generator_batch_size % packing
+                                                 or update_mode != "alternating"):
+            raise ValueError(f"generator_batch_size must be a positive multiple of packing ({packing}) with "
+                             f"update_mode='alternating', got {generator_batch_size} and {update_mode!r}")
         # nn.Module instances are saved in state_dict; factories (class paths) go into hparams so
         # that load_generator can rebuild the networks.
         self.save_hyperparameters()  # less the networks given as modules (remove_ignored_hparams)
@@ -183,6 +199,8 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
         self.update_mode = update_mode
         self.generator_optimizer = OptimizerSpec.coerce(generator_optimizer)
         self.discriminator_optimizer = OptimizerSpec.coerce(discriminator_optimizer)
+        self.lr_decay_steps = lr_decay_steps
+        self.generator_batch_size = generator_batch_size
         self._init_stabilisers(instance_noise, instance_noise_anneal_steps, historical_averaging)
         # A frozen submodule, so it is checkpointed and moved with the module.
         self.generator_ema = (
@@ -241,7 +259,17 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
         return [(self.generator, self.generator_optimizer), (self.discriminator, self.discriminator_optimizer)]
 
     def configure_optimizers(self):
-        return [spec.build(network.parameters()) for network, spec in self.optimized_networks()]
+        optimizers = [spec.build(network.parameters()) for network, spec in self.optimized_networks()]
+        if self.lr_decay_steps is None:
+            return optimizers
+        return optimizers, linear_decay_schedulers(optimizers, self.lr_decay_steps)
+
+    def decay_learning_rates(self) -> None:
+        """One step of the learning-rate schedules (``lr_decay_steps``), after each generator step."""
+        if self.lr_decay_steps is not None:
+            schedulers = self.lr_schedulers()
+            for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+                scheduler.step()
 
     def manual_backward(self, loss: Tensor, *args: Any, **kwargs: Any) -> None:
         """Lightning's ``manual_backward``; under plain DDP with DDP's gradient sync blocked, and then the
@@ -304,7 +332,7 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
 
     def generator_step(self, real: Tensor, opt) -> Tensor:
         with self.toggled_optimizer(opt):
-            fake = self.generate(real.size(0))
+            fake = self.generate(self.generator_batch_size or real.size(0))
             fake, real = self.pack(self.add_instance_noise(fake)), self.pack(self.add_instance_noise(real))
             loss = self.with_historical_penalty(self.generator_loss(fake, real), "generator")
             loss = self.descend(opt, loss, "generator")
@@ -348,10 +376,12 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
 
     def finish_generator_step(self) -> None:
         """The bookkeeping after every generator optimizer step (every method's, alpha-GAN's too): the
-        generator's historical average and moving average, then the counters of the critic schedule."""
+        generator's historical average and moving average, the learning-rate decay, then the counters of the
+        critic schedule."""
         self.update_historical_average("generator")
         if self.generator_ema is not None:
             self.generator_ema.update(self.generator, self.generator_steps)
+        self.decay_learning_rates()
         self.generator_steps += 1
         self.discriminator_steps_since_generator_step = 0
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import torch
+from torch.optim.lr_scheduler import LambdaLR
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,13 @@ class OptimizerSpec:
         """Set these settings on ``optimizer``, e.g. after a checkpoint's optimizer state restored its own."""
         for group in optimizer.param_groups:
             group.update(self.param_group_settings())
+
+
+def linear_decay(total_steps: int) -> Callable[[int], float]:
+    """The factor ``max(0, 1 - t / total_steps)`` of the learning rate after ``t`` scheduler steps."""
+    return lambda step: max(0.0, 1.0 - step / total_steps)
+
+
+def linear_decay_schedulers(optimizers: Sequence[torch.optim.Optimizer], total_steps: int) -> list[LambdaLR]:
+    """One ``LambdaLR`` per optimizer, decaying its learning rates linearly to 0 over ``total_steps`` steps."""
+    return [LambdaLR(optimizer, linear_decay(total_steps)) for optimizer in optimizers]

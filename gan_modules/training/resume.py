@@ -64,6 +64,7 @@ class ResumeState:
         for optimizer, (network, spec) in zip(self.trainer.optimizers, self.optimized_networks()):
             if self.resume_optimizer_settings == "module":
                 spec.apply_to(optimizer)
+                self._decay_as_scheduled(optimizer)
                 continue
             name = f"{next(n for n in self.network_arguments if getattr(self, n) is network)}_optimizer"
             kept = OptimizerSpec.coerce(stored[name]) if name in stored else spec
@@ -78,6 +79,17 @@ class ResumeState:
             rank_zero_warn("resuming from a checkpoint trained with other optimizer settings than the module's: the "
                            "checkpoint's are kept (module -> checkpoint): " + ", ".join(differences) + ". Set "
                            "module.resume_optimizer_settings = 'module' to train with the module's instead.")
+
+    def _decay_as_scheduled(self, optimizer: Any) -> None:
+        """A learning rate set anew on resume (``"module"``) starts the linear decay from itself, at the step
+        the checkpoint's schedule had reached (``lr_decay_steps``)."""
+        for config in self.trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            if scheduler.optimizer is not optimizer:
+                continue
+            scheduler.base_lrs = [group["lr"] for group in optimizer.param_groups]
+            for group, base, factor in zip(optimizer.param_groups, scheduler.base_lrs, scheduler.lr_lambdas):
+                group["initial_lr"], group["lr"] = base, base * factor(scheduler.last_epoch)
 
     def restart_counters(self) -> None:
         """Zero the counters of the critic schedule and of the generator's steps (the clock of the EMA start,

@@ -99,8 +99,9 @@ class ComposedGAN(AdversarialModule):
     @property
     def discriminator_steps_taken(self) -> int:
         """Discriminator steps before the current one: Lightning's ``global_step`` counts both players'
-        optimizer steps, ``generator_steps`` the generator's (both restored on resume)."""
-        return self.global_step - self.generator_steps
+        optimizer steps, ``generator_steps`` the generator's (both restored on resume); 0 outside a fit (a loss
+        computed by hand on a loaded module)."""
+        return 0 if self._trainer is None else self.global_step - self.generator_steps
 
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         losses = self.losses(self.discriminator(real), self.discriminator(fake))

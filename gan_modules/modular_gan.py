@@ -10,9 +10,10 @@ from lightning_gans.gan_modules.losses.registry import registered_names
 
 
 class ModularGAN(ComposedGAN):
-    """Any loss, any gradient penalty (or none) and any constraint (or none), each a registered name or the
-    dotted path of your own function (e.g. ``loss: my_project.losses.my_loss``; the contracts:
-    :mod:`lightning_gans.gan_modules.losses`).
+    """Any loss x any gradient penalty x any constraint, each by registered name or dotted path.
+
+    A dotted path names your own function (e.g. ``loss: my_project.losses.my_loss``), registered nowhere; the
+    contracts: :mod:`lightning_gans.gan_modules.losses`.
 
     Args:
         loss: {losses}, or a dotted path.  Default ``"hinge"`` (Lim & Ye 2017; Miyato et al. 2018).

@@ -158,3 +158,36 @@ def test_a_plain_trainer_validates_the_users_data_with_the_default_metrics(fitte
                              callbacks=[Evaluation(n_samples=256)])
         (metrics,) = trainer.validate(module, datamodule=Moons(n_train=512, n_val=256), ckpt_path=checkpoint)
     assert {"eval/prdc_precision", "eval/prdc_recall", "eval/mmd_raw", "val/discriminator_real"} <= metrics.keys()
+
+
+def test_a_loss_and_penalty_of_the_projects_own_train_from_yaml_registered_nowhere(project):
+    from lightning_gans.gan_modules import ModularGAN
+    from lightning_gans.gan_modules.losses import LOSSES, PENALTIES
+
+    registered = (dict(LOSSES), dict(PENALTIES))
+    run("fit", "--config=own_loss.yaml", cwd=project)
+    (path,) = (project / "own_loss_runs" / "version_0" / "checkpoints").glob("*.ckpt")
+    with importable(project):
+        from models.losses import drift_penalty, squared_hinge_loss
+
+        module = ModularGAN.load_from_checkpoint(path)  # the dotted paths are its hyper-parameters
+        assert torch.load(path, weights_only=True)["global_step"] == 30
+    assert (module.hparams["loss"], module.hparams["penalty"]) == ("models.losses.squared_hinge_loss",
+                                                                   "models.losses.drift_penalty")
+    real, fake = torch.randn(16, 2), torch.randn(16, 2)
+    d = module.discriminator
+    by_hand = squared_hinge_loss(d(real), d(fake))[0] + 0.001 * drift_penalty(d, real, fake)
+    assert torch.allclose(module.discriminator_loss(real, fake), by_hand)
+    assert torch.allclose(module.generator_loss(fake, real), -d(fake).mean())
+    assert (dict(LOSSES), dict(PENALTIES)) == registered
+
+
+def test_an_unknown_loss_name_is_one_line_naming_the_registered_ones(project):
+    done = subprocess.run([*console_command(), "fit", "--config=own_loss.yaml", "--model.loss=models.losses.cubic"],
+                          cwd=project, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "WANDB_MODE": "offline"})
+    (line,) = [line for line in done.stderr.splitlines() if "is neither a registered name" in line]
+    assert done.returncode != 0 and line.endswith(
+        "the loss 'models.losses.cubic' is neither a registered name (minimax, non_saturating, wasserstein, hinge, "
+        "least_squares, relativistic_average, relativistic_average_least_squares, relativistic_average_hinge) nor "
+        "the dotted path of a function (e.g. my_project.losses.my_loss)")

@@ -29,7 +29,7 @@ def resolve(name: str, registry: Mapping[str, Callable], kind: str) -> Callable:
             raise ValueError(f"the {kind} {name!r} is not a registered name, and its module could not be imported: "
                              f"{error}") from error
     if not callable(function):
-        raise ValueError(f"the {kind} {name!r} is neither a registered name ({', '.join(sorted(registry))}) nor the "
+        raise ValueError(f"the {kind} {name!r} is neither a registered name ({', '.join(registry)}) nor the "
                          f"dotted path of a function (e.g. my_project.losses.my_{kind.replace(' ', '_')})")
     return function
 

@@ -35,7 +35,7 @@ leave it unset: the callback stops the run after the last stage).
    rank 0 and broadcast so every rank samples from the same vector, and handed to
    ``trainer.datamodule.set_sample_weights``; then the module starts the next component
    (``pl_module.start_new_component()``: fresh networks, the same on every rank, fresh optimizer
-   state, the critic cycle restarted).  After the last stage the run stops.
+   state, the discriminator cycle restarted).  After the last stage the run stops.
 
 **What samples what.**  During fit ``pl_module.sample`` stays the component being trained (the
 ``SampleFigures`` / ``Evaluation`` callbacks keep showing the current GAN); :attr:`mixture` is the

@@ -3,7 +3,7 @@
 Regularization and Normalization in GANs", arXiv:1807.04720: ``d_loss += lambda * penalty_lib.get_penalty_loss(...)``).
 
 The pieces are pure functions (:mod:`lightning_gans.gan_modules.losses`), each chosen by a registered name or
-the dotted path of a user's own function; the critic schedule is the base module's
+the dotted path of a user's own function; the discriminator schedule is the base module's
 :meth:`~lightning_gans.gan_modules.training.base.AdversarialModule.discriminator_steps_per_generator_step`
 (``n_critic``; WGAN's warm-up overrides it).  GAN, WGAN, WGAN-GP, NS-GAN-GP / DRAGAN-NS and ModularGAN are
 each a few lines of :meth:`ComposedGAN.compose`.

@@ -3,7 +3,7 @@ The residual networks of WGAN-GP's and SN-GAN's CIFAR-10 experiments (Gulrajani 
 
 Generators: ``Gen(data_shape, latent_dim=..., ...)`` with attribute ``latent_dim`` and
 ``forward(z) -> (B, *data_shape)``.  Discriminators: ``Disc(data_shape, ...)`` with
-``forward(x) -> (B,)`` raw logits and ``features(x) -> (B, F)`` penultimate activations.  Encoders (alpha-GAN): ``Enc(data_shape, latent_dim, ...)``.
+``forward(x) -> (B,)`` raw scores and ``features(x) -> (B, F)`` penultimate activations.  Encoders (alpha-GAN): ``Enc(data_shape, latent_dim, ...)``.
 """
 
 from lightning_gans.gan_modules.networks.dcgan import DCGANDiscriminator, DCGANGenerator

@@ -92,7 +92,7 @@ class DCGANGenerator(nn.Module):
         norm: ``"batch"`` (the paper), ``"layer"``, ``"none"`` or ``"virtual_batch"`` (Salimans et
             al. 2016, Sec. 3.5, see :mod:`.virtual_batch_norm`; the reference codes are drawn from
             N(0, I) at construction).  The generator may keep batch norm under a gradient penalty
-            (Gulrajani et al. 2017, Sec. 4); only critics may not.
+            (Gulrajani et al. 2017, Sec. 4); only penalised discriminators may not.
         reference_size: size of the virtual-batch-norm reference batch (only with
             ``norm="virtual_batch"``; default: :data:`~.virtual_batch_norm.DEFAULT_REFERENCE_SIZE`).
     """
@@ -148,21 +148,21 @@ def downsampling_body(data_shape: tuple[int, int, int], base_channels: int, norm
 
 
 class DCGANDiscriminator(nn.Module):
-    """``images (B, C, H, W) -> logits (B,)``.
+    """``images (B, C, H, W) -> scores (B,)``.
 
     Layers for 32x32 with ``base_channels = b``: ``C x 32x32 -> b x 16x16 -> 2b x 8x8 -> 4b x 4x4``
     (conv k=4, stride 2, padding 1, then ``norm`` and LeakyReLU(0.2); no norm after the first
     conv), then a linear head on the flattened 4b x 4 x 4 features (equal to DCGAN's final
     4x4 convolution).  64 px ends at 8b x 4x4, 28 px at 2b x 7x7, 8 px at 2b x 2x2.
 
-    **Critics trained with a gradient penalty (WGAN-GP, GAN-GP, DRAGAN) must use ``norm="layer"``
+    **Discriminators trained with a gradient penalty (WGAN-GP, GAN-GP, DRAGAN) must use ``norm="layer"``
     or ``norm="none"``**: batch norm makes each example's score depend on the rest of the batch,
     so the per-example gradient the penalty constrains is not that of a function of the example
     alone (Gulrajani et al. 2017, Sec. 4, "No critic batch normalization").  ``"layer"`` is the
     paper's recommendation and the reference code's ``Normalize`` (see :mod:`.norm`).
 
     Minibatch discrimination couples the examples of a batch in the same way: leave it out of
-    critics trained with a gradient penalty.
+    discriminators trained with a gradient penalty.
 
     Args:
         data_shape: ``(C, H, W)`` with ``H = W`` in 8, 28, 32, 64.

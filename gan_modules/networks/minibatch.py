@@ -11,7 +11,7 @@ identical samples give ``o = n`` in every kernel.  The reference code excludes t
 layer's bias absorbs.
 
 The features of each example depend on the whole batch it is passed with, so real and fake batches
-must be passed separately (the methods do), and a critic with this layer is **not** a function of a
+must be passed separately (the methods do), and a discriminator with this layer is **not** a function of a
 single example: like batch norm it is incompatible with gradient penalties (WGAN-GP, GAN-GP, DRAGAN),
 whose per-example input gradients would then include the other examples' contributions
 (Gulrajani et al. 2017, Sec. 4).

@@ -102,7 +102,7 @@ class MLPDiscriminator(nn.Module):
 
     The first hidden layer has no normalisation, as the DCGAN discriminator's input layer
     (Radford et al. 2016, Sec. 3); so ``norm="batch"`` needs ``n_layers >= 2`` to have any effect.
-    The LeakyReLU slope 0.2 is DCGAN's (Radford et al. 2016, Sec. 4).  Critics trained with a
+    The LeakyReLU slope 0.2 is DCGAN's (Radford et al. 2016, Sec. 4).  Discriminators trained with a
     gradient penalty (WGAN-GP, GAN-GP, DRAGAN) must use ``norm="layer"`` or ``"none"`` and no
     minibatch discrimination: both make each example's score depend on the rest of the batch
     (Gulrajani et al. 2017, Sec. 4).

@@ -1,6 +1,6 @@
 """Normalisation layers selected by name: ``"batch"``, ``"layer"``, ``"none"`` (and, in generators, ``"virtual_batch"``).
 
-Critics trained with a gradient penalty must not use batch normalisation: the penalty is a
+Discriminators trained with a gradient penalty must not use batch normalisation: the penalty is a
 per-example gradient norm, and batch statistics make each score depend on the rest of the batch
 (Gulrajani et al. 2017, Sec. 4, "No critic batch normalization").  The paper recommends layer
 normalisation instead.  The WGAN-GP reference code's ``Normalize`` is ``Layernorm`` over axes

@@ -62,7 +62,7 @@ class SNGANResNetGenerator(nn.Module):
 
 
 class SNGANResNetDiscriminator(nn.Module):
-    """``images (B, C, H, W) -> logits (B,)``; 1,053,824 parameters at 3 x 32 x 32.
+    """``images (B, C, H, W) -> scores (B,)``; 1,053,824 parameters at 3 x 32 x 32.
 
     An optimised first block, one down-sampling block, two blocks with identity shortcuts (see
     :mod:`.resnet_blocks`), ReLU, global **sum** pooling (``F.sum(h, axis=(2, 3))``; the code's

@@ -7,7 +7,7 @@ clipping) and ``discriminator_steps_per_generator_step`` (e.g. WGAN's critic war
 ``training_step`` (alpha-GAN) builds it from the **step building blocks**: :meth:`~AdversarialModule.descend`
 (one checked optimizer step of one player), :meth:`~AdversarialModule.finish_discriminator_step` and
 :meth:`~AdversarialModule.finish_generator_step` (the bookkeeping every step needs: moving average, historical
-averages, the critic schedule's counters), or from :meth:`~AdversarialModule.discriminator_step` and
+averages, the discriminator schedule's counters), or from :meth:`~AdversarialModule.discriminator_step` and
 :meth:`~AdversarialModule.generator_step` whole (which also add instance noise and pack the inputs).
 
 Training uses Lightning's manual optimization.  Each training batch feeds **one** discriminator
@@ -206,7 +206,7 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
         self.generator_ema = (
             ExponentialMovingAverage(self.generator, ema_decay, ema_start_step) if ema_decay is not None else None
         )
-        # Counters that drive the critic schedule; saved in checkpoints (on_save_checkpoint).
+        # Counters that drive the discriminator schedule; saved in checkpoints (on_save_checkpoint).
         self.restart_counters()
         self._sampling_mixture: Optional[GeneratorMixture] = None  # use_mixture
         self._checkpoint_mixture_state: Optional[dict[str, Any]] = None  # an AdaGAN checkpoint's (on_load_checkpoint)
@@ -232,7 +232,7 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
 
     # ------------------------------------------------------------------ hooks for methods
     def discriminator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
-        """The discriminator's (critic's) loss on a real batch and a detached fake batch (both packed, :meth:`pack`)."""
+        """The discriminator's loss on a real batch and a detached fake batch (both packed, :meth:`pack`)."""
         raise NotImplementedError
 
     def generator_loss(self, fake: Tensor, real: Tensor) -> Tensor:
@@ -369,7 +369,7 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
 
     def finish_discriminator_step(self) -> None:
         """The bookkeeping after every discriminator optimizer step: the method's
-        :meth:`after_discriminator_step`, the discriminator's historical average, the critic count."""
+        :meth:`after_discriminator_step`, the discriminator's historical average, the discriminator-step count."""
         self.after_discriminator_step()
         self.update_historical_average("discriminator")
         self.discriminator_steps_since_generator_step += 1
@@ -377,7 +377,7 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
     def finish_generator_step(self) -> None:
         """The bookkeeping after every generator optimizer step (every method's, alpha-GAN's too): the
         generator's historical average and moving average, the learning-rate decay, then the counters of the
-        critic schedule."""
+        discriminator schedule."""
         self.update_historical_average("generator")
         if self.generator_ema is not None:
             self.generator_ema.update(self.generator, self.generator_steps)

@@ -68,7 +68,7 @@ class Reinitialisation:
 
         Fresh networks (:meth:`reset_networks`; under DDP rank 0's, broadcast so every rank starts
         from the same ones), every optimizer's state cleared (a fresh optimizer, same settings) and
-        the critic cycle restarted.  ``generator_steps`` keeps counting, so WGAN's optional critic
+        the discriminator cycle restarted.  ``generator_steps`` keeps counting, so WGAN's optional critic
         warm-up is not repeated.  Methods with more training state extend this hook.
         """
         self.reset_networks()

@@ -1,5 +1,5 @@
 """What a checkpoint holds beyond Lightning's own, and what a resumed (or a repeated) fit restores: the
-module's class, the counters of the critic schedule, the optimizers' settings; loading names the networks a
+module's class, the counters of the discriminator schedule, the optimizers' settings; loading names the networks a
 checkpoint cannot rebuild."""
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class ResumeState:
                 group["initial_lr"], group["lr"] = base, base * factor(scheduler.last_epoch)
 
     def restart_counters(self) -> None:
-        """Zero the counters of the critic schedule and of the generator's steps (the clock of the EMA start,
+        """Zero the counters of the discriminator schedule and of the generator's steps (the clock of the EMA start,
         instance-noise annealing, lazy penalties).  Every fit that resumes no checkpoint starts with this,
         as its trainer's ``global_step`` starts at 0: a module fitted again by a new ``Trainer`` trains as
         a fresh module holding its weights would (``tests/test_refit.py``)."""

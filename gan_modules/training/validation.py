@@ -13,7 +13,7 @@ class DiscriminatorScores:
     """The part of :class:`~lightning_gans.gan_modules.training.base.AdversarialModule` that validates and tests."""
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        """The discriminator's mean score (logit / critic value) on held-out real data and on as many
+        """The discriminator's mean score (its raw output) on held-out real data and on as many
         samples, logged per epoch as ``val/discriminator_real`` and ``val/discriminator_fake``: a real
         score that drifts away from the training data's marks a discriminator that overfits (Karras
         et al. 2020, Sec. 2).  The sample metrics (mode coverage, FID, ...) come from the

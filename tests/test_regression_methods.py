@@ -27,8 +27,8 @@ def reference_tree(destination: Path) -> Path:
     return destination
 
 
-def trained(root: Path, out: Path) -> dict:
-    done = subprocess.run([sys.executable, str(HARNESS), str(root), str(out)], capture_output=True, text=True,
+def trained(root: Path, out: Path, *options: str) -> dict:
+    done = subprocess.run([sys.executable, str(HARNESS), str(root), str(out), *options], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1", "WANDB_MODE": "offline"})
     assert done.returncode == 0, done.stderr[-3000:]
     record = torch.load(out, weights_only=True)
@@ -39,11 +39,19 @@ def trained(root: Path, out: Path) -> dict:
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("regression")
-    return trained(ROOT, tmp / "now.pt"), trained(reference_tree(tmp / "reference"), tmp / "reference.pt")
+    (tmp / "checkpoints").mkdir()
+    return trained(ROOT, tmp / "now.pt"), trained(reference_tree(tmp / "reference"), tmp / "reference.pt",
+                                                    "--checkpoints", str(tmp / "checkpoints")), tmp / "checkpoints"
+
+
+@pytest.fixture(scope="module")
+def reference_checkpoints(weights):
+    """The reference commit's checkpoints of every case."""
+    return sorted(weights[2].glob("*.ckpt"))
 
 
 def test_every_case_of_every_method_trains_bit_for_bit_as_the_reference(weights):
-    now, reference = weights
+    now, reference, _ = weights
     assert now.keys() == reference.keys() and len(now) == 34
     for case in reference:
         assert now[case].keys() == reference[case].keys(), case
@@ -53,7 +61,30 @@ def test_every_case_of_every_method_trains_bit_for_bit_as_the_reference(weights)
 
 def test_the_cases_are_told_apart(weights):
     """The comparison can fail: fp16 and fp32 runs of a case, and two cases of a method, train other weights."""
-    now, _ = weights
+    now, _, _ = weights
     for case in ("gan_non_saturating", "wgan_gp", "alpha_gan"):
         assert not torch.equal(now[f"{case}/32"]["generator.output_layer.weight"], now[f"{case}/16"]["generator.output_layer.weight"])
     assert not torch.equal(now["dragan_ns/32"]["generator.output_layer.weight"], now["nsgan_gp/32"]["generator.output_layer.weight"])
+
+
+def test_checkpoints_written_before_the_loss_contract_load_and_resume(weights, reference_checkpoints):
+    """Class paths and hyper-parameters are unchanged: every case's old checkpoint loads through the library's
+    loader (class and networks from the checkpoint) with the reference's weights, and resumes training."""
+    import lightning.pytorch as pl
+    from torch.utils.data import DataLoader
+
+    from lightning_gans.gan_modules import load_generator
+
+    _, reference, _ = weights
+    assert len(reference_checkpoints) == 34
+    for path in reference_checkpoints:
+        case, precision = path.stem.rsplit("-", 1)
+        module = load_generator(path)
+        state = module.state_dict()
+        assert all(torch.equal(state[name], value) for name, value in reference[f"{case}/{precision}"].items()), case
+        steps = torch.load(path, weights_only=True)["global_step"]
+        trainer = pl.Trainer(max_steps=steps + 9, accelerator="cpu", logger=False, enable_checkpointing=False,
+                             enable_progress_bar=False, enable_model_summary=False)
+        trainer.fit(type(module).load_from_checkpoint(path), DataLoader(torch.randn(640, 2), batch_size=16),
+                    ckpt_path=path)
+        assert trainer.global_step >= steps + 9, case

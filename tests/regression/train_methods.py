@@ -1,6 +1,6 @@
 """Train every method's cases for a fixed number of optimizer steps and save the final weights.
 
-    python tests/regression/train_methods.py ROOT OUT [--cases NAME ...]
+    python tests/regression/train_methods.py ROOT OUT [--cases NAME ...] [--checkpoints DIR]
 
 ``ROOT`` is the checkout whose ``lightning_gans`` is trained (it goes first on ``sys.path``, and a checkout
 imports itself: ``lightning_gans/checkout.py``), so the same cases run on today's code and on an earlier
@@ -14,6 +14,8 @@ import argparse
 import functools
 import sys
 import warnings
+from pathlib import Path
+from typing import Optional
 
 STEPS = 200
 PRECISIONS = ("32", "16")  # fp32, and fp16 through the GradScaler path (MixedPrecision("16-mixed", "cpu"))
@@ -45,7 +47,7 @@ def cases() -> dict[str, tuple[str, dict]]:
     }
 
 
-def train(name: str, precision: str):
+def train(name: str, precision: str, checkpoints: Optional[Path] = None):
     import lightning.pytorch as pl
     import torch
     from lightning.pytorch.plugins import MixedPrecision
@@ -70,6 +72,8 @@ def train(name: str, precision: str):
                          plugins=plugins)
     trainer.fit(module, DataLoader(data, batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(0)))
     assert trainer.global_step >= STEPS, (name, trainer.global_step)
+    if checkpoints is not None:
+        trainer.save_checkpoint(checkpoints / f"{name}-{precision}.ckpt")
     return {key: value.detach().clone() for key, value in module.state_dict().items()}
 
 
@@ -78,6 +82,7 @@ def main() -> None:
     parser.add_argument("root")
     parser.add_argument("out")
     parser.add_argument("--cases", nargs="*", default=None)
+    parser.add_argument("--checkpoints", type=Path, default=None, help="also save each case's checkpoint here")
     args = parser.parse_args()
     sys.path.insert(0, args.root)
     import torch
@@ -85,7 +90,8 @@ def main() -> None:
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     names = args.cases or list(cases())
-    weights = {f"{name}/{precision}": train(name, precision) for name in names for precision in PRECISIONS}
+    weights = {f"{name}/{precision}": train(name, precision, args.checkpoints) for name in names
+               for precision in PRECISIONS}
     from lightning_gans import gan_modules
 
     torch.save({"trained_from": gan_modules.__file__, "weights": weights}, args.out)

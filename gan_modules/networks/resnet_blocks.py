@@ -150,6 +150,26 @@ def generator_body(channels: int, out_channels: int, eps: float) -> nn.Sequentia
     )
 
 
+class ResNetGenerator(nn.Module):
+    """Both papers' generator: ``Linear(latent_dim -> channels * H/8 * W/8)`` reshaped to ``channels x H/8 x W/8``,
+    then :func:`generator_body`; the two papers differ only in their channels and batch norm's ``eps``
+    (:class:`~.resnet_wgan_gp.WGANGPResNetGenerator`, :class:`~.resnet_sngan.SNGANResNetGenerator`)."""
+
+    def __init__(self, data_shape: Sequence[int], latent_dim: int, channels: int, batch_norm_eps: float) -> None:
+        super().__init__()
+        self.data_shape = check_resnet_shape(data_shape)
+        check_positive(latent_dim=latent_dim, channels=channels)
+        self.latent_dim = latent_dim
+        self.channels = channels
+        out_channels, height, width = self.data_shape
+        self.start_size = (height // MULTIPLE, width // MULTIPLE)
+        self.input = glorot_linear(latent_dim, channels * self.start_size[0] * self.start_size[1])
+        self.body = generator_body(channels, out_channels, batch_norm_eps)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.body(self.input(z).view(z.shape[0], self.channels, *self.start_size))
+
+
 def discriminator_body(in_channels: int, channels: int) -> nn.Sequential:
     """Both discriminators before their pooling: an optimised block, a down-sampling block, two plain blocks, ReLU."""
     return nn.Sequential(

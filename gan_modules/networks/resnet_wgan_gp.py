@@ -14,18 +14,17 @@ from typing import Sequence
 from torch import Tensor, nn
 
 from lightning_gans.gan_modules.networks.resnet_blocks import (
-    MULTIPLE,
+    ResNetGenerator,
     check_positive,
     check_resnet_shape,
     discriminator_body,
-    generator_body,
     glorot_linear,
 )
 
 BATCH_NORM_EPS = 1e-5  # tflib's Batchnorm: tf.nn.fused_batch_norm(..., epsilon=1e-5)
 
 
-class WGANGPResNetGenerator(nn.Module):
+class WGANGPResNetGenerator(ResNetGenerator):
     """``z (B, latent_dim) -> images (B, C, H, W)`` in [-1, 1]; 1,204,483 parameters at 3 x 32 x 32.
 
     ``Linear(latent_dim -> channels * H/8 * W/8)`` reshaped to ``channels x H/8 x W/8``, three
@@ -46,18 +45,7 @@ class WGANGPResNetGenerator(nn.Module):
     """
 
     def __init__(self, data_shape: Sequence[int], latent_dim: int = 128, channels: int = 128) -> None:
-        super().__init__()
-        self.data_shape = check_resnet_shape(data_shape)
-        check_positive(latent_dim=latent_dim, channels=channels)
-        self.latent_dim = latent_dim
-        self.channels = channels
-        out_channels, height, width = self.data_shape
-        self.start_size = (height // MULTIPLE, width // MULTIPLE)
-        self.input = glorot_linear(latent_dim, channels * self.start_size[0] * self.start_size[1])
-        self.body = generator_body(channels, out_channels, BATCH_NORM_EPS)
-
-    def forward(self, z: Tensor) -> Tensor:
-        return self.body(self.input(z).view(z.shape[0], self.channels, *self.start_size))
+        super().__init__(data_shape, latent_dim, channels, BATCH_NORM_EPS)
 
 
 class WGANGPResNetDiscriminator(nn.Module):

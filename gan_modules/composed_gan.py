@@ -31,8 +31,10 @@ from lightning_gans.gan_modules.networks.batch_coupling import reject_batch_coup
 from lightning_gans.gan_modules.training.base import AdversarialModule
 
 
-def bind_options(function: Callable, options: Optional[Mapping[str, Any]], kind: str, leading: int) -> Callable:
-    """``function`` with keyword ``options`` bound; an option it does not take is refused in one line.
+def bind_options(function: Callable, options: Optional[Mapping[str, Any]], kind: str, name: str,
+                 leading: int) -> Callable:
+    """``function`` (the ``kind`` named ``name`` in the config) with keyword ``options`` bound; an option it does
+    not take is refused in one line.
 
     ``leading``: how many positional arguments every call passes (2 scores for a loss, 3 for a penalty's
     discriminator, real and fake, 1 for a constraint's discriminator)."""
@@ -41,7 +43,7 @@ def bind_options(function: Callable, options: Optional[Mapping[str, Any]], kind:
     try:
         inspect.signature(function).bind(*([None] * leading), **options)
     except TypeError as error:
-        raise ValueError(f"the {kind} {getattr(function, '__name__', function)!r} does not take the options "
+        raise ValueError(f"the {kind} {name!r} does not take the options "
                          f"{dict(options)}: {error}") from error
     return functools.partial(function, **options)
 
@@ -84,11 +86,11 @@ class ComposedGAN(AdversarialModule):
             raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
         if penalty_interval < 1:
             raise ValueError(f"penalty_interval must be at least 1, got {penalty_interval}")
-        self.adversarial_loss = bind_options(resolve(loss, LOSSES, "loss"), loss_options, "loss", leading=2)
+        self.adversarial_loss = bind_options(resolve(loss, LOSSES, "loss"), loss_options, "loss", loss, leading=2)
         self.penalty = None if penalty is None else bind_options(
-            resolve(penalty, PENALTIES, "penalty"), penalty_options, "penalty", leading=3)
+            resolve(penalty, PENALTIES, "penalty"), penalty_options, "penalty", penalty, leading=3)
         self.constraint = None if constraint is None else bind_options(
-            resolve(constraint, CONSTRAINTS, "constraint"), constraint_options, "constraint", leading=1)
+            resolve(constraint, CONSTRAINTS, "constraint"), constraint_options, "constraint", constraint, leading=1)
         if self.penalty is not None:
             reject_batch_coupled_discriminator(self.discriminator, method or f"penalty={penalty!r}")
         self.loss_name, self.penalty_name, self.constraint_name = loss, penalty, constraint

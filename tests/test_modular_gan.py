@@ -158,3 +158,23 @@ def test_hyperparameters_are_the_methods_own_arguments_and_rebuild_it(cls, kwarg
     rebuilt = cls(**{"generator": tiny_mlp_generator, "discriminator": tiny_mlp_critic, **module.hparams})
     assert (rebuilt.loss_name, rebuilt.penalty_name, rebuilt.penalty_weight, rebuilt.penalty_interval) == (
         module.loss_name, module.penalty_name, module.penalty_weight, module.penalty_interval)
+
+
+def test_a_subclass_composes_a_function_given_itself_and_modular_gan_asks_for_its_name():
+    from lightning_gans.gan_modules import ComposedGAN
+
+    def doubled_hinge(real_scores, fake_scores):
+        return 2 * hinge_loss(real_scores, fake_scores).discriminator, -fake_scores.mean()
+
+    class DoubledHinge(ComposedGAN):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.compose(doubled_hinge)
+
+    module = DoubledHinge(LinearGenerator, LinearCritic)
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    d = module.discriminator
+    assert module.loss_name == "doubled_hinge"
+    assert torch.equal(module.discriminator_loss(real, fake), 2 * hinge_loss(d(real), d(fake)).discriminator)
+    with pytest.raises(TypeError, match="ModularGAN takes the loss by registered name or dotted path"):
+        ModularGAN(LinearGenerator, LinearCritic, loss=doubled_hinge)

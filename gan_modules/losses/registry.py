@@ -11,13 +11,16 @@ import importlib
 from typing import Callable, Mapping
 
 
-def resolve(name: str, registry: Mapping[str, Callable], kind: str) -> Callable:
-    """``registry[name]``, else the function at the dotted path ``name`` (``package.module.function``).
+def resolve(name: str | Callable, registry: Mapping[str, Callable], kind: str) -> Callable:
+    """``registry[name]``, else the function at the dotted path ``name`` (``package.module.function``); a function
+    given itself (a subclass composing in Python) is used as it is.
 
     Raises one ``ValueError`` line naming the registered names where ``name`` is neither.
     """
+    if callable(name):
+        return name
     if not isinstance(name, str):
-        raise TypeError(f"the {kind} must be given by name, got {type(name).__name__}")
+        raise TypeError(f"the {kind} must be a registered name, a dotted path or a function, got {type(name).__name__}")
     if name in registry:
         return registry[name]
     module_name, _, attribute = name.rpartition(".")

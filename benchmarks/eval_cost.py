@@ -82,8 +82,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(f"| {row['config']} | {row['steps']} | {row['metrics']} | {row['n_samples']} | {row['every_n_steps']} | "
-              f"{row['train_s']:.0f} | {row['eval_s']:.0f} | {row['fraction']:.1%} | {row['first_s']:.1f} | "
-              f"{row['second_s']:.1f} |")
+              f"{row['train_s']:.3g} | {row['eval_s']:.3g} | {row['fraction']:.1%} | {row['first_s']:.3g} | "
+              f"{row['second_s']:.3g} |")  # 3 significant digits: a cheap family's 0.146 s is not rounded to 0
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ from typing import Sequence
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lightning_gans.gan_modules.networks.mlp import _check_positive
+
 BLOCK_GAIN = math.sqrt(2)  # the blocks' 3x3 convolutions; shortcuts and the networks' other layers: 1
 MULTIPLE = 8  # three 2x up-samplings in the generators
 
@@ -48,12 +50,6 @@ def check_resnet_shape(data_shape: Sequence[int]) -> tuple[int, int, int]:
             f"papers), got data_shape {tuple(data_shape)}"
         )
     return shape
-
-
-def check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
 
 
 def glorot_conv(in_channels: int, out_channels: int, kernel_size: int, gain: float = 1.0) -> nn.Conv2d:
@@ -158,7 +154,7 @@ class ResNetGenerator(nn.Module):
     def __init__(self, data_shape: Sequence[int], latent_dim: int, channels: int, batch_norm_eps: float) -> None:
         super().__init__()
         self.data_shape = check_resnet_shape(data_shape)
-        check_positive(latent_dim=latent_dim, channels=channels)
+        _check_positive(latent_dim=latent_dim, channels=channels)
         self.latent_dim = latent_dim
         self.channels = channels
         out_channels, height, width = self.data_shape

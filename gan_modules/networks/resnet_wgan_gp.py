@@ -13,9 +13,9 @@ from typing import Sequence
 
 from torch import Tensor, nn
 
+from lightning_gans.gan_modules.networks.mlp import _check_positive
 from lightning_gans.gan_modules.networks.resnet_blocks import (
     ResNetGenerator,
-    check_positive,
     check_resnet_shape,
     discriminator_body,
     glorot_linear,
@@ -67,7 +67,7 @@ class WGANGPResNetDiscriminator(nn.Module):
     def __init__(self, data_shape: Sequence[int], channels: int = 128) -> None:
         super().__init__()
         self.data_shape = check_resnet_shape(data_shape)
-        check_positive(channels=channels)
+        _check_positive(channels=channels)
         self.body = discriminator_body(self.data_shape[0], channels)
         self.head = glorot_linear(channels, 1)
 

@@ -196,10 +196,27 @@ def test_eval_cost_reports_the_evaluation_share_of_training(tmp_path):
     assert float(cells[7].rstrip("%")) > 0  # the end-of-fit evaluation was timed
 
 
-@pytest.mark.slow
-def test_mnist5k_fid_writes_the_floor_and_a_method(tmp_path):
-    _run(["benchmarks/mnist5k_fid.py", "--n", "4", "--max-steps", "2", "--methods", "nsgan", "--out", str(tmp_path),
-          "--root", str(tmp_path / "runs")], timeout=600)
-    rows = list(csv.DictReader((tmp_path / "mnist5k_fid.csv").open()))
-    assert [row["set"] for row in rows] == ["held-out real (floor)", "nsgan"]
-    assert float(rows[0]["fid"]) < float(rows[1]["fid"])  # two training steps are far from the data
+def test_mnist5k_scores_a_run_and_the_floor_then_tabulates_the_records_without_training(tmp_path):
+    import shutil
+
+    import torch
+
+    args = ["benchmarks/mnist5k.py", "--n", "8", "--max-steps", "2", "--methods", "nsgan", "--seeds", "0",
+            "--out", str(tmp_path)]
+    _run(args, timeout=300)
+    run, floor = rows = list(csv.DictReader((tmp_path / "mnist5k.csv").open()))
+    assert [(row["method"], row["seed"]) for row in rows] == [("nsgan", "0"), ("floor", "")]
+    assert 10 >= int(run["classes"]) >= 0 and run["steps"] == "2" and run["n"] == run["n_real"] == "8"
+    assert float(floor["fid"]) < float(run["fid"])  # real training digits beat two training steps
+    table = (tmp_path / "mnist5k.md").read_bytes()
+    assert re.search(r"^\| NS-GAN \| \d+ / 10 \| .* \| 2 steps \| .* \| 0 \|$", table.decode(), re.M)
+    assert re.search(r"^\| \*floor: 8 training digits\* \| \d+ / 10 \| ", table.decode(), re.M)
+    grid = torch.load(tmp_path / "records" / "mnist5k_nsgan_s0.pt")
+    assert grid.dtype == torch.uint8 and grid.shape == (8, 1, 28, 28)  # the first 64 (here all 8) samples
+    assert (tmp_path / "runs" / "mnist5k_nsgan_s0").is_dir() and (tmp_path / "mnist5k_samples.png").is_file()
+    for trained in ("runs", "configs"):
+        shutil.rmtree(tmp_path / trained)
+    out = _run([*args, "--finished-only"], timeout=120)
+    assert (tmp_path / "mnist5k.md").read_bytes() == table  # byte for byte: the command and date are the records'
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "configs").exists()  # nothing trained
+    assert "held-out features" not in out and "{'method': 'nsgan', 'seed': 0" in out  # scored nothing, read the record

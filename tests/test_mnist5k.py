@@ -67,3 +67,4 @@ def test_config_trains_through_the_cli(config, tmp_path):
     cli = main(["fit", "--config", str(path)])
     assert cli.trainer.global_step in (2, 4)  # alpha-GAN takes four optimizer steps per batch
     assert isinstance(cli.datamodule, MNIST5k) and cli.model.sample(3).shape == (3, 1, 28, 28)
+    assert 0 <= cli.trainer.callback_metrics["eval/mnist_classes_covered"] <= 10  # the cheap metric is logged

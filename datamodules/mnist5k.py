@@ -49,8 +49,9 @@ class MNIST5k(Digits):
     ``[-1, 1]`` with their labels; no download.
 
     A seeded random ``val_fraction`` of the images (default 1,000 of 5,000) is held out as
-    ``val_dataset`` (the split of :class:`~lightning_gans.datamodules.Digits`): the real-vs-real
-    reference of FID/KID at the same sample size (``benchmarks/mnist5k_fid.py``).  ``batch_size`` 64
+    ``val_dataset`` (the split of :class:`~lightning_gans.datamodules.Digits`): the real side of
+    ``benchmarks/mnist5k.py``, which scores 1,000 generated digits against these 1,000, and 1,000
+    training digits against them as the floor at the same N.  ``batch_size`` 64
     as PyTorch's DCGAN example.
     """
 

@@ -109,7 +109,9 @@ class AdversarialModule(ResumeState, Reinitialisation, Sampling, DiscriminatorSc
         ema_decay: keep an exponential moving average of the generator's weights with this decay
             (:class:`~lightning_gans.gan_modules.training.ema.ExponentialMovingAverage`; 0.999 in BigGAN and StyleGAN), updated
             after every generator step; ``sample()`` (hence evaluation and sample figures) then uses
-            it.  ``None`` (default): off.
+            it.  ``None`` (default): off.  Buffers are copied, not averaged: a batch-norm generator's
+            average runs with the running statistics of the current weights (on MNIST5k's DCGAN
+            configs that made samples worse, so they leave it off; BigGAN recomputes the statistics).
         ema_start_step: for this many generator steps the average only copies the generator's
             weights; averaging starts with the next step (0, default: from the first step).
         packing: ``m`` of PacGAN (Lin et al. 2018): the discriminator scores packs of ``m`` examples,

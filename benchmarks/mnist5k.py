@@ -83,6 +83,7 @@ FLOOR_SEED = 0  # the seeded subset of training digits scored as the floor
 FLOOR = f"{DATA}_floor"
 BATCH = 100  # images a metric update
 GRID = 64  # samples kept in a record (an 8 x 8 grid)
+COLUMNS = 5  # panels a row of the sample figure
 
 
 def methods_with_configs() -> list[str]:
@@ -371,8 +372,12 @@ def plot_samples(samples: dict, real: torch.Tensor, path: Path) -> None:
     """One grid per method (its first recorded seed) and one of real held-out digits."""
     panels = [(f"{display(m)}, seed {seed}", grid) for m, (seed, grid) in samples.items()]
     panels.append(("held-out digits", to_uint8(real)))
-    figure, axes = plt.subplots(1, len(panels), figsize=(2.4 * len(panels), 2.7), squeeze=False)
-    for ax, (title, grid) in zip(axes[0], panels):
+    columns = min(COLUMNS, len(panels))
+    rows = math.ceil(len(panels) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.7 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    for ax, (title, grid) in zip(axes.flat, panels):
         ax.imshow(tile(grid).float() / 255 * 2 - 1, cmap="gray", vmin=-1, vmax=1)  # uint8 back to [-1, 1]
         ax.set_title(title, fontsize=8)
         ax.set_xticks([])
